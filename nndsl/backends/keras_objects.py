@@ -1,0 +1,66 @@
+"""Turn :class:`~nndsl.registry.KerasCall` descriptions into live Keras objects.
+
+Imported only when a model is actually built; it is the one place that imports Keras for
+layer construction, and it uses Keras 3's public API only (``import keras``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..registry import KerasCall
+
+
+def instantiate(value: Any) -> Any:
+    """Build the Keras object a KerasCall describes (recursively for nested calls)."""
+    import keras
+
+    if isinstance(value, KerasCall):
+        module = getattr(keras, value.module)
+        cls = getattr(module, value.cls)
+        args = [instantiate(a) for a in value.args]
+        kwargs = {k: instantiate(v) for k, v in value.kwargs}
+        return cls(*args, **kwargs)
+    if isinstance(value, tuple):
+        return tuple(instantiate(v) for v in value)
+    return value
+
+
+def layer_call(node, registry) -> KerasCall:
+    """The KerasCall for one IR node, with its spec name as the Keras layer name."""
+    layer = registry.layers[node.op]
+    call = layer.keras_call(node.attr, node.explicit)
+    return KerasCall(call.cls, call.args, (*call.kwargs, ("name", node.name)), call.module)
+
+
+def apply_layer(layer: Any, inputs: list, style: str) -> Any:
+    """Call a Keras layer on its inputs the way the layer expects (see LayerDef.call_style)."""
+    if style == "list":
+        return layer(list(inputs))
+    if style == "args":
+        if len(inputs) == 1:
+            return layer(inputs[0], inputs[0])
+        return layer(*inputs)
+    return layer(inputs[0])
+
+
+def build_graph(model, registry) -> tuple[list, list, dict]:
+    """Build Keras inputs and output tensors for an IR model, functional style.
+
+    Returns (input tensors, output tensors, layer objects by node name).
+    """
+    import keras
+
+    tensors: dict[str, Any] = {}
+    inputs = []
+    for i in model.inputs:
+        t = keras.Input(shape=tuple(i.shape), dtype=i.dtype, name=i.name)
+        tensors[i.name] = t
+        inputs.append(t)
+    layers = {}
+    for node in model.nodes:
+        layer = instantiate(layer_call(node, registry))
+        layers[node.name] = layer
+        style = registry.layers[node.op].input_style
+        tensors[node.name] = apply_layer(layer, [tensors[s] for s in node.inputs], style)
+    return inputs, [tensors[o] for o in model.outputs], layers

@@ -1,0 +1,1 @@
+"""The built-in plugins: ordinary plugin modules, registered through the public hooks."""

@@ -1,0 +1,64 @@
+"""Parameter kinds and shape helpers shared by the built-in layer definitions."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from ..params import Choice, Name, Optional, Param
+from ..registry import ShapeError
+
+INITIALIZERS = (
+    "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",
+    "zeros", "ones", "random_normal", "random_uniform", "truncated_normal", "orthogonal",
+    "variance_scaling", "identity", "uniform", "normal",
+)
+REGULARIZERS = ("l1", "l2", "l1_l2", "orthogonal_regularizer")
+CONSTRAINTS = ("max_norm", "min_max_norm", "non_neg", "unit_norm")
+
+
+def initializer(name: str, default: str) -> Param:
+    return Param(name, Name(known=INITIALIZERS), default=default)
+
+
+def regularizer(name: str) -> Param:
+    return Param(name, Optional(Name(known=REGULARIZERS)), default=None)
+
+
+def constraint(name: str) -> Param:
+    return Param(name, Optional(Name(known=CONSTRAINTS)), default=None)
+
+
+DATA_FORMAT = Param("data_format", Optional(Choice(("channels_last", "channels_first"))), default=None)
+
+
+def fmt(shape) -> str:
+    return "(None" + "".join(", " + ("None" if d is None else str(d)) for d in shape) + ")"
+
+
+def need_rank(shape, rank: int | Sequence[int], what: str, hint: str | None = None) -> None:
+    ranks = (rank,) if isinstance(rank, int) else tuple(rank)
+    if len(shape) not in ranks:
+        want = " or ".join(str(r + 1) for r in ranks)
+        raise ShapeError(f"expects a {want}-D input (batch included), got {len(shape) + 1}-D {fmt(shape)}",
+                         hint or what)
+
+
+def known_last(shape, what: str) -> int:
+    if not shape:
+        raise ShapeError(f"expects at least a 2-D input, got {fmt(shape)}")
+    last = shape[-1]
+    if last is None:
+        raise ShapeError(f"needs a known last dimension, got {fmt(shape)}",
+                         f"{what} creates weights from the last dimension; give the input a fixed size there")
+    return last
+
+
+def as_tuple(value, n: int) -> tuple:
+    if isinstance(value, (tuple, list)):
+        return tuple(value)
+    return (value,) * n
+
+
+def prod(dims) -> int:
+    return math.prod(dims)

@@ -1,0 +1,119 @@
+"""Built-in optimizers, losses and metrics, with Keras 3's names, signatures and defaults."""
+
+from __future__ import annotations
+
+from ..hookspecs import hookimpl
+from ..params import Bool, Float, Int, Optional, Param
+from ..registry import LossDef, MetricDef, OptimizerDef
+
+
+def _lr(default: float) -> Param:
+    return Param("learning_rate", Float(min=0.0, min_open=True), default=default, positional=True,
+                 doc="step size")
+
+
+_COMMON = (
+    Param("weight_decay", Optional(Float(min=0.0)), default=None),
+    Param("clipnorm", Optional(Float(min=0.0, min_open=True)), default=None),
+    Param("clipvalue", Optional(Float(min=0.0, min_open=True)), default=None),
+    Param("global_clipnorm", Optional(Float(min=0.0, min_open=True)), default=None),
+    Param("use_ema", Bool(), default=False),
+    Param("ema_momentum", Float(min=0.0, max=1.0), default=0.99),
+    Param("ema_overwrite_frequency", Optional(Int(min=1)), default=None),
+    Param("loss_scale_factor", Optional(Float(min=0.0, min_open=True)), default=None),
+    Param("gradient_accumulation_steps", Optional(Int(min=1)), default=None),
+)
+
+_UNIT = Float(min=0.0, max=1.0)
+_EPS = Param("epsilon", Float(min=0.0), default=1e-7)
+
+
+def _opt(name, cls, lr, *own, common=_COMMON):
+    own_names = {p.name for p in own}
+    return OptimizerDef(name, cls, (_lr(lr), *own, *(p for p in common if p.name not in own_names)),
+                        doc=f"keras.optimizers.{cls}")
+
+
+OPTIMIZERS = [
+    _opt("sgd", "SGD", 0.01, Param("momentum", _UNIT, default=0.0), Param("nesterov", Bool(), default=False)),
+    _opt("rmsprop", "RMSprop", 0.001, Param("rho", _UNIT, default=0.9), Param("momentum", _UNIT, default=0.0),
+         _EPS, Param("centered", Bool(), default=False)),
+    _opt("adam", "Adam", 0.001, Param("beta_1", _UNIT, default=0.9), Param("beta_2", _UNIT, default=0.999),
+         _EPS, Param("amsgrad", Bool(), default=False)),
+    _opt("adamw", "AdamW", 0.001, Param("weight_decay", Float(min=0.0), default=0.004),
+         Param("beta_1", _UNIT, default=0.9), Param("beta_2", _UNIT, default=0.999), _EPS,
+         Param("amsgrad", Bool(), default=False)),
+    _opt("adagrad", "Adagrad", 0.001, Param("initial_accumulator_value", Float(min=0.0), default=0.1), _EPS),
+    _opt("adadelta", "Adadelta", 0.001, Param("rho", _UNIT, default=0.95), _EPS),
+    _opt("adamax", "Adamax", 0.001, Param("beta_1", _UNIT, default=0.9), Param("beta_2", _UNIT, default=0.999), _EPS),
+    _opt("nadam", "Nadam", 0.001, Param("beta_1", _UNIT, default=0.9), Param("beta_2", _UNIT, default=0.999), _EPS),
+    _opt("ftrl", "Ftrl", 0.001, Param("learning_rate_power", Float(max=0.0), default=-0.5),
+         Param("initial_accumulator_value", Float(min=0.0), default=0.1),
+         Param("l1_regularization_strength", Float(min=0.0), default=0.0),
+         Param("l2_regularization_strength", Float(min=0.0), default=0.0),
+         Param("l2_shrinkage_regularization_strength", Float(min=0.0), default=0.0),
+         Param("beta", Float(min=0.0), default=0.0)),
+    _opt("lion", "Lion", 0.001, Param("beta_1", _UNIT, default=0.9), Param("beta_2", _UNIT, default=0.99)),
+]
+
+# (name, keras name, labels, aliases)
+_LOSSES = [
+    ("mse", "mean_squared_error", "one_hot", ("mean_squared_error",)),
+    ("mae", "mean_absolute_error", "one_hot", ("mean_absolute_error",)),
+    ("mape", "mean_absolute_percentage_error", "values", ("mean_absolute_percentage_error",)),
+    ("msle", "mean_squared_logarithmic_error", "values", ("mean_squared_logarithmic_error",)),
+    ("huber", "huber", "one_hot", ()),
+    ("log_cosh", "log_cosh", "one_hot", ()),
+    ("binary_crossentropy", "binary_crossentropy", "binary", ("bce",)),
+    ("binary_focal_crossentropy", "binary_focal_crossentropy", "binary", ()),
+    ("categorical_crossentropy", "categorical_crossentropy", "one_hot", ("cce",)),
+    ("categorical_focal_crossentropy", "categorical_focal_crossentropy", "one_hot", ()),
+    ("sparse_categorical_crossentropy", "sparse_categorical_crossentropy", "sparse", ("scce",)),
+    ("kl_divergence", "kl_divergence", "one_hot", ("kld",)),
+    ("poisson", "poisson", "values", ()),
+    ("hinge", "hinge", "binary", ()),
+    ("squared_hinge", "squared_hinge", "binary", ()),
+    ("categorical_hinge", "categorical_hinge", "one_hot", ()),
+    ("cosine_similarity", "cosine_similarity", "one_hot", ()),
+]
+
+_METRICS = [
+    ("accuracy", "accuracy", ("acc",)),
+    ("binary_accuracy", "binary_accuracy", ()),
+    ("categorical_accuracy", "categorical_accuracy", ()),
+    ("sparse_categorical_accuracy", "sparse_categorical_accuracy", ()),
+    ("top_k_categorical_accuracy", "top_k_categorical_accuracy", ()),
+    ("sparse_top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", ()),
+    ("auc", "auc", ()),
+    ("precision", "precision", ()),
+    ("recall", "recall", ()),
+    ("mse", "mean_squared_error", ("mean_squared_error",)),
+    ("mae", "mean_absolute_error", ("mean_absolute_error",)),
+    ("mape", "mean_absolute_percentage_error", ("mean_absolute_percentage_error",)),
+    ("msle", "mean_squared_logarithmic_error", ("mean_squared_logarithmic_error",)),
+    ("rmse", "root_mean_squared_error", ("root_mean_squared_error",)),
+    ("binary_crossentropy", "binary_crossentropy", ()),
+    ("categorical_crossentropy", "categorical_crossentropy", ()),
+    ("sparse_categorical_crossentropy", "sparse_categorical_crossentropy", ()),
+    ("kl_divergence", "kl_divergence", ()),
+    ("poisson", "poisson", ()),
+    ("cosine_similarity", "cosine_similarity", ()),
+    ("log_cosh_error", "log_cosh_error", ()),
+    ("hinge", "hinge", ()),
+    ("r2_score", "r2_score", ()),
+]
+
+
+@hookimpl
+def nndsl_optimizers():
+    return OPTIMIZERS
+
+
+@hookimpl
+def nndsl_losses():
+    return [LossDef(n, k, labels, aliases, doc=f"keras.losses.{k}") for n, k, labels, aliases in _LOSSES]
+
+
+@hookimpl
+def nndsl_metrics():
+    return [MetricDef(n, k, aliases, doc=f"keras.metrics.{k}") for n, k, aliases in _METRICS]

@@ -1,0 +1,106 @@
+"""Diagnostic codes: stable names for every problem nndsl reports.
+
+Codes are part of the language reference (spec/LANGUAGE.md lists each one; a test keeps the
+two in step) so editors and CI scripts can match on them.
+"""
+
+from __future__ import annotations
+
+# E0xx: the input itself
+TOO_LARGE = "E001"
+BINARY_INPUT = "E002"
+NOT_UTF8 = "E003"
+TOO_DEEP = "E004"
+EMPTY = "E005"
+
+# E1xx: syntax
+SYNTAX = "E100"
+UNEXPECTED_CHARACTER = "E101"
+BAD_STRING = "E102"
+
+# E2xx: names
+UNKNOWN_LAYER = "E200"
+UNKNOWN_OPTIMIZER = "E201"
+UNKNOWN_LOSS = "E202"
+UNKNOWN_METRIC = "E203"
+UNKNOWN_ACTIVATION = "E204"
+UNKNOWN_KEYWORD = "E205"
+UNDEFINED_TENSOR = "E206"
+DUPLICATE_NAME = "E207"
+RESERVED_NAME = "E208"
+UNKNOWN_DATASET = "E209"
+UNKNOWN_STATEMENT_KEYWORD = "E210"
+
+# E3xx: arguments
+ARG_COUNT = "E300"
+ARG_TYPE = "E301"
+ARG_RANGE = "E302"
+MISSING_ARG = "E303"
+DUPLICATE_ARG = "E304"
+ARG_ORDER = "E305"
+BAD_INPUTS = "E306"
+
+# E4xx: shapes and the graph
+SHAPE = "E400"
+NO_INPUT = "E401"
+NO_OUTPUT = "E402"
+NO_SOURCE = "E403"
+BAD_OUTPUT = "E404"
+TOO_MANY_INPUTS_SEQ = "E405"
+
+# E5xx: the training section
+UNKNOWN_OUTPUT = "E500"
+MISSING_LOSS = "E501"
+DUPLICATE_STATEMENT = "E502"
+BAD_TRAINING = "E503"
+
+# Wxxx: warnings
+UNUSED_INPUT = "W001"
+DEAD_BRANCH = "W002"
+NO_LOSS = "W003"
+SHADOWED = "W004"
+SUSPICIOUS = "W005"
+
+DESCRIPTIONS: dict[str, str] = {
+    TOO_LARGE: "the spec is larger than the maximum size",
+    BINARY_INPUT: "the input is a binary file",
+    NOT_UTF8: "the input is not valid UTF-8",
+    TOO_DEEP: "parentheses nested too deeply",
+    EMPTY: "the spec is empty",
+    SYNTAX: "syntax error: an unexpected token",
+    UNEXPECTED_CHARACTER: "a character that cannot start any token",
+    BAD_STRING: "an unterminated string or a bad escape",
+    UNKNOWN_LAYER: "unknown layer",
+    UNKNOWN_OPTIMIZER: "unknown optimizer",
+    UNKNOWN_LOSS: "unknown loss",
+    UNKNOWN_METRIC: "unknown metric",
+    UNKNOWN_ACTIVATION: "unknown activation",
+    UNKNOWN_KEYWORD: "unknown keyword argument",
+    UNDEFINED_TENSOR: "a tensor name used before it is defined",
+    DUPLICATE_NAME: "a tensor or input name defined twice",
+    RESERVED_NAME: "a name that is reserved or shadows a layer",
+    UNKNOWN_DATASET: "unknown built-in data set",
+    UNKNOWN_STATEMENT_KEYWORD: "an option a statement does not take",
+    ARG_COUNT: "too many positional arguments",
+    ARG_TYPE: "an argument of the wrong type",
+    ARG_RANGE: "an argument out of range",
+    MISSING_ARG: "a required argument is missing",
+    DUPLICATE_ARG: "an argument given twice",
+    ARG_ORDER: "a positional argument after a keyword argument",
+    BAD_INPUTS: "a layer given the wrong number or kind of input tensors",
+    SHAPE: "a layer applied to a shape it cannot take",
+    NO_INPUT: "the model has no input",
+    NO_OUTPUT: "the model has no output",
+    NO_SOURCE: "a layer with nothing to apply it to",
+    BAD_OUTPUT: "an output that is not produced by a layer",
+    TOO_MANY_INPUTS_SEQ: "several inputs but layers chained without a source",
+    UNKNOWN_OUTPUT: "a per-output loss or metric names an output that does not exist",
+    MISSING_LOSS: "per-output losses leave an output without a loss",
+    DUPLICATE_STATEMENT: "a training statement given twice",
+    BAD_TRAINING: "a training setting that cannot work",
+    UNUSED_INPUT: "an input that no output depends on",
+    DEAD_BRANCH: "layers that no output depends on",
+    NO_LOSS: "no loss given (needed to train)",
+    SHADOWED: "a tensor name that shadows a registered name",
+    SUSPICIOUS: "a setting that is legal but probably a mistake",
+}

@@ -1,0 +1,74 @@
+"""Every hook a plugin can implement. All are called with keyword arguments only.
+
+A plugin is a module or object with functions decorated ``@nndsl.hookimpl`` whose names match
+the specs below, declared in its package's ``pyproject.toml``::
+
+    [project.entry-points.nndsl]
+    myplugin = "nndsl_myplugin.plugin"
+
+The built-in layers, optimizers, losses, metrics, activations, data sets and backends are
+registered through these same hooks (``nndsl/builtins/``). Registration hooks are called
+once per plugin when the registry is built; each returns a list of definitions (or None).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .registry import ActivationDef, LayerDef, LossDef, MetricDef, OptimizerDef
+
+PROJECT = "nndsl"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def nndsl_layers() -> "list[LayerDef]":
+    """Register layers.
+
+    Called once per plugin when the registry is built (before any spec is checked).
+    Takes no arguments. Returns a list of :class:`nndsl.registry.LayerDef`: each carries its
+    signature, shape rule, parameter-count rule and Keras lowering. A name or alias that
+    another plugin already registered is an error naming both plugins.
+    """
+
+
+@hookspec
+def nndsl_activations() -> "list[ActivationDef]":
+    """Register activations (usable as ``activation=NAME`` and as bare layers: ``relu``).
+
+    Called once per plugin when the registry is built. Takes no arguments. Returns a list of
+    :class:`nndsl.registry.ActivationDef`.
+    """
+
+
+@hookspec
+def nndsl_optimizers() -> "list[OptimizerDef]":
+    """Register optimizers (statements such as ``adam 3e-4 beta_1=0.9``).
+
+    Called once per plugin when the registry is built. Takes no arguments. Returns a list of
+    :class:`nndsl.registry.OptimizerDef`; its first param is the learning rate.
+    """
+
+
+@hookspec
+def nndsl_losses() -> "list[LossDef]":
+    """Register losses (``loss NAME``).
+
+    Called once per plugin when the registry is built. Takes no arguments. Returns a list of
+    :class:`nndsl.registry.LossDef`, each naming what its ``keras_name`` is in Keras and what
+    kind of labels it wants.
+    """
+
+
+@hookspec
+def nndsl_metrics() -> "list[MetricDef]":
+    """Register metrics (``metrics NAME ...``).
+
+    Called once per plugin when the registry is built. Takes no arguments. Returns a list of
+    :class:`nndsl.registry.MetricDef`.
+    """

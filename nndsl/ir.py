@@ -1,0 +1,236 @@
+"""The checked model: a small set of immutable nodes that every backend reads.
+
+Produced by :func:`nndsl.check.check`; separate from the syntax tree (no Lark, no AST
+values): attributes are plain Python values, every node knows its inferred output shape and
+parameter count, and keeps the span it came from for later diagnostics. It serializes to
+JSON with a schema version (``nndsl check --json``, ``nndsl emit --ir``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping
+
+from .diagnostics import Span
+from .registry import ParamCount
+
+SCHEMA_VERSION = 1
+
+Shape = tuple  # tuple[int | None, ...]; None is a dimension unknown until run time
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    name: str
+    shape: Shape
+    dtype: str
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One layer application.
+
+    ``attrs`` holds every parameter resolved (defaults filled in); ``explicit`` names the
+    ones the spec wrote, so generated code reads like what a person would write.
+    """
+
+    name: str
+    op: str
+    attrs: tuple[tuple[str, Any], ...]
+    explicit: tuple[str, ...]
+    inputs: tuple[str, ...]
+    shape: Shape
+    params: ParamCount
+    span: Span | None = None
+    user_named: bool = False
+
+    @property
+    def attr(self) -> Mapping[str, Any]:
+        return dict(self.attrs)
+
+
+@dataclass(frozen=True, slots=True)
+class Optimizer:
+    name: str
+    attrs: tuple[tuple[str, Any], ...] = ()
+    explicit: tuple[str, ...] = ()
+    span: Span | None = None
+
+    @property
+    def attr(self) -> Mapping[str, Any]:
+        return dict(self.attrs)
+
+
+@dataclass(frozen=True, slots=True)
+class DataRef:
+    """``data mnist`` (kind "dataset") or ``data "file.npz"`` (kind "path")."""
+
+    kind: str
+    value: str
+    options: tuple[tuple[str, Any], ...] = ()
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    name: str
+    options: tuple[tuple[str, Any], ...] = ()
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Training:
+    optimizer: Optimizer | None = None
+    # (output name or "" for all outputs, loss name)
+    losses: tuple[tuple[str, str], ...] = ()
+    # (output name or "" for all outputs, metric name)
+    metrics: tuple[tuple[str, str], ...] = ()
+    fit: tuple[tuple[str, Any], ...] = ()
+    data: DataRef | None = None
+    callbacks: tuple[Callback, ...] = ()
+
+    @property
+    def fit_options(self) -> Mapping[str, Any]:
+        return dict(self.fit)
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    name: str
+    inputs: tuple[Input, ...]
+    nodes: tuple[Node, ...]
+    outputs: tuple[str, ...]
+    training: Training = field(default_factory=Training)
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    def tensor_shape(self, name: str) -> Shape:
+        for i in self.inputs:
+            if i.name == name:
+                return i.shape
+        return self.node(name).shape
+
+    @property
+    def params(self) -> ParamCount:
+        total = ParamCount()
+        for n in self.nodes:
+            total = total + n.params
+        return total
+
+    @property
+    def is_chain(self) -> bool:
+        """One input, one output, each layer feeding the next: what keras.Sequential can hold."""
+        if len(self.inputs) != 1 or len(self.outputs) != 1:
+            return False
+        previous = self.inputs[0].name
+        for n in self.nodes:
+            if n.inputs != (previous,):
+                return False
+            previous = n.name
+        return bool(self.nodes) and self.outputs[0] == previous
+
+    def consumers(self) -> Mapping[str, list[str]]:
+        out: dict[str, list[str]] = {i.name: [] for i in self.inputs}
+        for n in self.nodes:
+            out.setdefault(n.name, [])
+            for src in n.inputs:
+                out.setdefault(src, []).append(n.name)
+        return out
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.nodes)
+
+
+# JSON -------------------------------------------------------------------------------------
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _span_json(span: Span | None):
+    return span.to_json() if span else None
+
+
+def to_json(model: Model) -> dict:
+    """The schema-versioned JSON form of a checked model."""
+    t = model.training
+    return {
+        "schema": "nndsl.ir",
+        "schema_version": SCHEMA_VERSION,
+        "name": model.name,
+        "inputs": [{"name": i.name, "shape": _jsonable(i.shape), "dtype": i.dtype, "span": _span_json(i.span)}
+                   for i in model.inputs],
+        "nodes": [{
+            "name": n.name, "op": n.op,
+            "attrs": {k: _jsonable(v) for k, v in n.attrs},
+            "explicit": list(n.explicit),
+            "inputs": list(n.inputs),
+            "shape": _jsonable(n.shape),
+            "params": {"trainable": n.params.trainable, "non_trainable": n.params.non_trainable},
+            "span": _span_json(n.span),
+            "user_named": n.user_named,
+        } for n in model.nodes],
+        "outputs": list(model.outputs),
+        "params": {"trainable": model.params.trainable, "non_trainable": model.params.non_trainable,
+                   "total": model.params.total},
+        "training": {
+            "optimizer": None if t.optimizer is None else {
+                "name": t.optimizer.name, "attrs": {k: _jsonable(v) for k, v in t.optimizer.attrs},
+                "explicit": list(t.optimizer.explicit)},
+            "losses": [{"output": o or None, "loss": name} for o, name in t.losses],
+            "metrics": [{"output": o or None, "metric": name} for o, name in t.metrics],
+            "fit": {k: _jsonable(v) for k, v in t.fit},
+            "data": None if t.data is None else {"kind": t.data.kind, "value": t.data.value,
+                                                 "options": {k: _jsonable(v) for k, v in t.data.options}},
+            "callbacks": [{"name": c.name, "options": {k: _jsonable(v) for k, v in c.options}} for c in t.callbacks],
+        },
+    }
+
+
+def _tuplify(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_tuplify(v) for v in value)
+    return value
+
+
+def _span_from(d) -> Span | None:
+    return Span(d["line"], d["column"], d["end_line"], d["end_column"]) if d else None
+
+
+def from_json(data: Mapping[str, Any]) -> Model:
+    """Rebuild a model from :func:`to_json`'s output (same schema version only)."""
+    if data.get("schema") != "nndsl.ir" or data.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError(f"not an nndsl IR of schema version {SCHEMA_VERSION}")
+    t = data["training"]
+    opt = t["optimizer"]
+    return Model(
+        name=data["name"],
+        inputs=tuple(Input(i["name"], _tuplify(i["shape"]), i["dtype"], _span_from(i["span"])) for i in data["inputs"]),
+        nodes=tuple(Node(
+            n["name"], n["op"], tuple((k, _tuplify(v)) for k, v in n["attrs"].items()), tuple(n["explicit"]),
+            tuple(n["inputs"]), _tuplify(n["shape"]),
+            ParamCount(n["params"]["trainable"], n["params"]["non_trainable"]), _span_from(n["span"]),
+            bool(n.get("user_named", False)))
+            for n in data["nodes"]),
+        outputs=tuple(data["outputs"]),
+        training=Training(
+            optimizer=None if opt is None else Optimizer(
+                opt["name"], tuple((k, _tuplify(v)) for k, v in opt["attrs"].items()), tuple(opt["explicit"])),
+            losses=tuple((x["output"] or "", x["loss"]) for x in t["losses"]),
+            metrics=tuple((x["output"] or "", x["metric"]) for x in t["metrics"]),
+            fit=tuple((k, _tuplify(v)) for k, v in t["fit"].items()),
+            data=None if t["data"] is None else DataRef(
+                t["data"]["kind"], t["data"]["value"], tuple((k, _tuplify(v)) for k, v in t["data"]["options"].items())),
+            callbacks=tuple(Callback(c["name"], tuple((k, _tuplify(v)) for k, v in c["options"].items()))
+                            for c in t["callbacks"]),
+        ),
+    )

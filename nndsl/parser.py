@@ -1,0 +1,369 @@
+"""Text to syntax tree: the only module that knows about Lark.
+
+Lark's errors are turned into :class:`~nndsl.diagnostics.Diagnostic` here, at the parser
+boundary, with what was expected spelled out in words. After a syntax error the statement is
+blanked out and the rest re-parsed, so one run reports every broken statement.
+"""
+
+from __future__ import annotations
+
+import ast as _pyast
+import re
+from functools import lru_cache
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from . import ast
+from . import codes
+from .diagnostics import Diagnostic, Source, Span, SpecError
+
+MAX_SOURCE_CHARS = 4 * 1024 * 1024
+MAX_NESTING = 16
+MAX_SYNTAX_ERRORS = 20
+
+
+@lru_cache(maxsize=None)
+def grammar() -> Lark:
+    """The LALR parser, built once per process from the grammar shipped in the package."""
+    return Lark.open_from_package(
+        "nndsl", "grammar.lark", ("",),
+        parser="lalr", lexer="contextual", propagate_positions=True,
+        maybe_placeholders=False, cache=True,
+    )
+
+
+def _span(meta_or_token) -> Span:
+    return Span(meta_or_token.line, meta_or_token.column, meta_or_token.end_line, meta_or_token.end_column)
+
+
+_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0"}
+
+
+class _BadString(Exception):
+    def __init__(self, message: str):
+        self.message = message
+
+
+def _decode_string(text: str) -> str:
+    """Decode a quoted string with a small, explicit escape set (no eval, no surprises)."""
+    body = text[1:-1]
+    out, i = [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        nxt = body[i + 1]
+        if nxt in _SIMPLE_ESCAPES:
+            out.append(_SIMPLE_ESCAPES[nxt])
+            i += 2
+        elif nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2:i + 6] or ""):
+            out.append(chr(int(body[i + 2:i + 6], 16)))
+            i += 6
+        else:
+            raise _BadString(f"unknown escape '\\{nxt}' in string")
+    return "".join(out)
+
+
+@v_args(meta=True, inline=True)
+class _ToAst(Transformer):
+    def number(self, meta, tok: Token):
+        text = str(tok)
+        if re.fullmatch(r"[+-]?\d+", text):
+            value: int | float = int(text)
+        else:
+            value = float(text)
+        return ast.Number(value, text, _span(tok))
+
+    def string(self, meta, tok: Token):
+        try:
+            value = _decode_string(str(tok))
+        except _BadString as e:
+            raise _SyntaxProblem(codes.BAD_STRING, e.message, _span(tok), "write '\\\\' for a backslash") from None
+        return ast.String(value, _span(tok))
+
+    def ident(self, meta, tok: Token):
+        return ast.Ident(str(tok), _span(tok))
+
+    def unknown(self, meta):
+        return ast.Unknown(_span(meta))
+
+    def tuple(self, meta, *items):
+        return ast.Tuple(tuple(i for i in items if i is not None), _span(meta))
+
+    def keyword(self, meta, name: Token, value):
+        return ast.Keyword(str(name), value, _span(meta), _span(name))
+
+    def _split_args(self, args):
+        positional, keywords, late = [], [], []
+        for a in args:
+            if isinstance(a, ast.Keyword):
+                keywords.append(a)
+            elif keywords:
+                late.append(a)
+            else:
+                positional.append(a)
+        return tuple(positional), tuple(keywords), tuple(late)
+
+    def call(self, meta, name: Token, *args):
+        positional, keywords, late = self._split_args(args)
+        return ast.Call(str(name), positional, keywords, _span(meta), _span(name), late_positional=late)
+
+    def paren_call(self, meta, opener: Token, *args):
+        name = str(opener)[:-1]
+        positional, keywords, late = self._split_args([a for a in args if a is not None])
+        name_span = Span(opener.line, opener.column, opener.line, opener.column + len(name))
+        return ast.Call(name, (), keywords, _span(meta), name_span, parenthesized=True,
+                        paren_args=positional, late_positional=late)
+
+    def chain(self, meta, *parts):
+        steps = tuple(p for p in parts if isinstance(p, ast.Call))
+        return ast.Chain(steps, _span(meta))
+
+    def assign(self, meta, name: Token, chain):
+        return ast.Statement(chain, str(name), _span(name), False, _span(meta))
+
+    def output(self, meta, name: Token, chain=None):
+        return ast.Statement(chain, str(name), _span(name), True, _span(meta))
+
+    def start(self, meta, *statements):
+        out = []
+        for s in statements:
+            if isinstance(s, ast.Chain):
+                s = ast.Statement(s, None, None, False, s.span)
+            out.append(s)
+        return ast.Module(tuple(out))
+
+
+class _SyntaxProblem(Exception):
+    def __init__(self, code: str, message: str, span: Span, hint: str | None = None):
+        self.diagnostic = Diagnostic(code, message, span, hint)
+
+
+# What the parser expected, in words -------------------------------------------------------
+
+_WORDS = {
+    "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "ARROW": "'->'",
+    "_NL": "end of line", "SEMICOLON": "';'", "LPAR": "'('", "RPAR": "')'", "COMMA": "','",
+    "EQUAL": "'='", "QMARK": "'?'", "CALL_OPEN": "a call such as 'concat('",
+    "OUTPUT": "'output'", "$END": "end of file",
+}
+
+
+def _describe_expected(expected) -> str:
+    words = sorted({_WORDS.get(t, repr(t.lower())) for t in expected if t not in {"_NL", "SEMICOLON", "$END"}})
+    if any(t in expected for t in ("_NL", "SEMICOLON", "$END")):
+        words.append("the end of the statement")
+    if not words:
+        return "nothing more"
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _describe_token(tok: Token) -> str:
+    if tok.type == "$END":
+        return "end of file"
+    if tok.type == "_NL":
+        return "end of line"
+    if tok.type == "ARROW":
+        return "'->'"
+    if tok.type == "CALL_OPEN":
+        return f"'{tok}'"
+    if tok.type == "STRING":
+        return f"string {tok}"
+    return f"'{tok}'"
+
+
+def _token_span(tok: Token, source: Source) -> Span:
+    if tok.type == "$END" or tok.line is None:
+        last = len(source.lines)
+        return Span.point(last, len(source.line(last)) + 1)
+    if tok.type in ("_NL", "ARROW"):
+        # Point at where the token visibly starts, not at a newline character.
+        line = tok.line
+        col = tok.column
+        if tok.type == "_NL":
+            return Span.point(line, col)
+        stripped = str(tok).lstrip(" \t\r\n")
+        lines_before = str(tok)[: len(str(tok)) - len(stripped)].count("\n")
+        if lines_before:
+            line += lines_before
+            col = len(source.line(line)) - len(source.line(line).lstrip()) + 1
+        return Span.point(line, col, 2)
+    return Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1)
+
+
+def _syntax_diagnostic(err: UnexpectedInput, source: Source) -> Diagnostic:
+    if isinstance(err, UnexpectedCharacters):
+        ch = source.text[err.pos_in_stream] if err.pos_in_stream < len(source.text) else ""
+        span = Span.point(err.line, err.column)
+        if ch in "\"'":
+            return Diagnostic(codes.BAD_STRING, "unterminated string", span,
+                              f"close the string with {ch} on the same line")
+        if not ch.isascii():
+            return Diagnostic(codes.UNEXPECTED_CHARACTER,
+                              f"unexpected character {ch!r} (U+{ord(ch):04X})", span,
+                              "names are ASCII letters, digits and '_'; non-ASCII text belongs in a quoted string")
+        if ch == "-":
+            return Diagnostic(codes.UNEXPECTED_CHARACTER, "unexpected '-'", span,
+                              "chain layers with '->'; a negative number is written -1")
+        return Diagnostic(codes.UNEXPECTED_CHARACTER, f"unexpected character {ch!r}", span,
+                          _hint_for_char(ch))
+    if isinstance(err, UnexpectedToken):
+        tok = err.token
+        span = _token_span(tok, source)
+        label = _curated(err)
+        message = f"unexpected {_describe_token(tok)}; expected {_describe_expected(err.expected)}"
+        if label is not None:
+            return Diagnostic(codes.SYNTAX, message, span, label)
+        return Diagnostic(codes.SYNTAX, message, span, None)
+    if isinstance(err, UnexpectedEOF):
+        last = len(source.lines)
+        return Diagnostic(codes.SYNTAX, f"unexpected end of file; expected {_describe_expected(err.expected)}",
+                          Span.point(last, len(source.line(last)) + 1))
+    return Diagnostic(codes.SYNTAX, str(err).splitlines()[0], None)
+
+
+def _hint_for_char(ch: str) -> str | None:
+    return {
+        ":": "write options as key=value, e.g. activation=relu",
+        "[": "write a tuple with parentheses: (3, 3)",
+        "{": "blocks are not part of the language yet",
+        "@": None,
+    }.get(ch)
+
+
+# Curated messages for common slips (Lark's match_examples) -------------------------------
+
+_CURATED_EXAMPLES = {
+    "separate arguments with spaces, not commas: dense 32 relu": ["dense 32, relu", "input 28, 28"],
+    "put a layer after '=': x = dense 32": ["x =\n", "x = ;", "output y =\n"],
+    "close the parenthesis: concat(a, b)": ["concat(a, b\n", "y = add(a, b\n"],
+    "a statement starts with a layer, input, tensor name or training keyword": ["32 relu\n", "(3, 3)\n", "input 3\n32 relu\n", "input 3;(3, 3)\n"],
+    "'->' joins two layers: write a layer after it": ["x -> \n", "dense 3 ->;"],
+    "a keyword needs a value: key=value": ["dense 32 use_bias=\n", "dense 32 use_bias=;"],
+}
+
+
+@lru_cache(maxsize=None)
+def _curated_table() -> dict:
+    """(parser state, token type) of each example's error -> its message.
+
+    Like Lark's ``match_examples``, but keyed on the state at the top of the stack, so an
+    example matches wherever in a file the same slip happens.
+    """
+    table: dict = {}
+    for label, examples in _CURATED_EXAMPLES.items():
+        for example in examples:
+            try:
+                grammar().parse(example)
+            except UnexpectedToken as e:
+                table.setdefault((e.state.position, e.token.type), label)
+            except UnexpectedInput:
+                pass
+    return table
+
+
+def _curated(err: UnexpectedToken) -> str | None:
+    state = getattr(err, "state", None)
+    if state is None:
+        return None
+    return _curated_table().get((state.position, err.token.type))
+
+
+# Pre-parse checks --------------------------------------------------------------------------
+
+def _nesting_problem(text: str) -> Diagnostic | None:
+    depth = 0
+    line, col = 1, 0
+    in_string: str | None = None
+    in_comment = False
+    for ch in text:
+        col += 1
+        if ch == "\n":
+            line, col, in_comment, in_string = line + 1, 0, False, None
+            continue
+        if in_comment:
+            continue
+        if in_string:
+            if ch == in_string:
+                in_string = None
+            continue
+        if ch in "\"'":
+            in_string = ch
+        elif ch == "#":
+            in_comment = True
+        elif ch == "(":
+            depth += 1
+            if depth > MAX_NESTING:
+                return Diagnostic(codes.TOO_DEEP, f"parentheses nested deeper than {MAX_NESTING} levels",
+                                  Span.point(line, col), "flatten the tuple; no layer takes nested values that deep")
+        elif ch == ")":
+            depth = max(depth - 1, 0)
+    return None
+
+
+def _blank_statement(text: str, line: int) -> str:
+    """Replace the statement around ``line`` with spaces, keeping every position intact."""
+    lines = text.split("\n")
+    if not 1 <= line <= len(lines):
+        return text
+    first = last = line - 1
+    while first > 0 and (lines[first].lstrip().startswith("->") or lines[first - 1].rstrip().endswith("->")):
+        first -= 1
+    while last + 1 < len(lines) and (lines[last + 1].lstrip().startswith("->") or lines[last].rstrip().endswith("->")):
+        last += 1
+    for i in range(first, last + 1):
+        lines[i] = " " * len(lines[i].rstrip("\r")) + ("\r" if lines[i].endswith("\r") else "")
+    return "\n".join(lines)
+
+
+def parse(source: Source | str) -> ast.Module:
+    """Parse spec text into a :class:`nndsl.ast.Module`; raise :class:`SpecError` on bad syntax.
+
+    Example::
+
+        parse("input 784; dense 32 relu; dense 10 softmax; rmsprop 0.001; loss mse")
+    """
+    if isinstance(source, str):
+        source = Source(source)
+    text = source.text
+    if len(text) > MAX_SOURCE_CHARS:
+        raise SpecError([Diagnostic(codes.TOO_LARGE,
+                                    f"spec is {len(text):,} characters; the limit is {MAX_SOURCE_CHARS:,}",
+                                    Span.point(1, 1), "split the model or generate a smaller spec")], source)
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise SpecError([Diagnostic(codes.BINARY_INPUT, "this looks like a binary file, not a spec (it holds NUL bytes)",
+                                    Span.point(line, 1), "pass a .nn text file")], source)
+    problem = _nesting_problem(text)
+    if problem is not None:
+        raise SpecError([problem], source)
+
+    diagnostics: list[Diagnostic] = []
+    seen_lines: set[int] = set()
+    while True:
+        try:
+            tree = grammar().parse(text)
+        except UnexpectedInput as err:
+            diag = _syntax_diagnostic(err, source)
+            diagnostics.append(diag)
+            line = diag.span.line if diag.span else 0
+            if line in seen_lines or len(diagnostics) >= MAX_SYNTAX_ERRORS or len(text) > 256 * 1024:
+                break
+            seen_lines.add(line)
+            text = _blank_statement(text, line)
+            continue
+        if diagnostics:
+            break
+        try:
+            return _ToAst().transform(tree)
+        except VisitError as err:
+            orig = err.orig_exc
+            if isinstance(orig, _SyntaxProblem):
+                raise SpecError([orig.diagnostic], source) from None
+            raise
+    raise SpecError(diagnostics, source)

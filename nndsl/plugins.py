@@ -1,0 +1,170 @@
+"""The plugin manager and the registry it builds.
+
+Built-in definitions are ordinary plugin modules registered through the same hooks as
+third-party ones; installed packages are found through the ``nndsl`` entry-point group.
+A plugin that fails to import, misspells a hook or returns nonsense is reported as a warning
+and skipped, so one broken package never takes the tool down with it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+
+import pluggy
+
+from . import hookspecs
+from .registry import Registry, RegistryError, iter_defs
+
+ENTRY_POINT_GROUP = "nndsl"
+DISABLE_AUTOLOAD_ENV = "NNDSL_DISABLE_PLUGIN_AUTOLOAD"
+
+BUILTIN_PLUGINS = (
+    "nndsl.builtins.activations",
+    "nndsl.builtins.layers_core",
+    "nndsl.builtins.training",
+)
+
+# Registration hooks, in the order the registry is filled.
+TABLES = ("activations", "layers", "optimizers", "losses", "metrics")
+
+
+class PluginError(Exception):
+    """A plugin conflict that cannot be skipped safely (two plugins claim one name)."""
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    builtin: bool = False
+
+
+@dataclass
+class PluginManager:
+    """pluggy's manager plus what nndsl knows about each plugin and any load warnings."""
+
+    pm: pluggy.PluginManager
+    info: dict[str, PluginInfo] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def hook(self):
+        return self.pm.hook
+
+    def register(self, plugin: object, name: str, *, distribution: str | None = None,
+                 version: str | None = None, builtin: bool = False) -> bool:
+        """Register a plugin object; on a bad hook implementation warn and skip it."""
+        try:
+            self.pm.register(plugin, name=name)
+            self.pm.check_pending()
+        except Exception as exc:  # noqa: BLE001 - plugins are untrusted input
+            if self.pm.is_registered(plugin):
+                self.pm.unregister(plugin)
+            self.warnings.append(f"plugin {name!r} skipped: {exc}")
+            return False
+        self.info[name] = PluginInfo(name, distribution, version, builtin)
+        return True
+
+
+def get_plugin_manager(load_entrypoints: bool | None = None) -> PluginManager:
+    """A fresh plugin manager: specs, built-ins, then installed plugins.
+
+    Installed plugins are loaded from the ``nndsl`` entry-point group unless
+    ``NNDSL_DISABLE_PLUGIN_AUTOLOAD`` is set (or ``load_entrypoints=False``).
+    Plugins are only ever loaded from installed entry points, never from a spec.
+    """
+    pm = PluginManager(pluggy.PluginManager(hookspecs.PROJECT))
+    pm.pm.add_hookspecs(hookspecs)
+    from . import __version__
+
+    for module_name in BUILTIN_PLUGINS:
+        module = importlib.import_module(module_name)
+        pm.register(module, module_name, distribution="nndsl", version=__version__, builtin=True)
+    if load_entrypoints is None:
+        load_entrypoints = not os.environ.get(DISABLE_AUTOLOAD_ENV)
+    if load_entrypoints:
+        _load_entrypoints(pm)
+    return pm
+
+
+def _load_entrypoints(pm: PluginManager) -> None:
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        dist = getattr(ep, "dist", None)
+        dist_name = dist.metadata["Name"] if dist is not None else None
+        version = dist.version if dist is not None else None
+        label = f"{ep.name} ({dist_name} {version})" if dist_name else ep.name
+        try:
+            plugin = ep.load()
+        except BaseException as exc:  # noqa: BLE001 - includes SystemExit from a hostile import
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            pm.warnings.append(f"plugin {label} failed to load and was skipped: "
+                               f"{type(exc).__name__}: {exc}")
+            continue
+        if pm.pm.is_registered(plugin) or pm.pm.has_plugin(ep.name):
+            continue
+        pm.register(plugin, ep.name, distribution=dist_name, version=version)
+
+
+def build_registry(pm: PluginManager) -> Registry:
+    """Ask every plugin for its definitions, one plugin at a time.
+
+    A plugin whose hook raises or returns something malformed is skipped with a warning;
+    two plugins registering one name is a :class:`PluginError` naming both.
+    """
+    registry = Registry()
+    registry.warnings.extend(pm.warnings)
+    for table in ("backends", "datasets", *TABLES):
+        hook = getattr(pm.hook, f"nndsl_{table}", None)
+        if hook is None:
+            continue
+        for impl in reversed(hook.get_hookimpls()):  # registration order
+            owner = pm.pm.get_name(impl.plugin) or "?"
+            try:
+                defs = list(iter_defs(impl.function()))
+            except Exception as exc:  # noqa: BLE001 - plugins are untrusted input
+                registry.warnings.append(f"plugin {owner!r} skipped: its nndsl_{table} hook raised "
+                                         f"{type(exc).__name__}: {exc}")
+                continue
+            staged = Registry()
+            try:
+                for item in defs:
+                    staged.add(table, item, owner)
+            except RegistryError as exc:
+                registry.warnings.append(f"plugin {owner!r} skipped: {exc}")
+                continue
+            for item in defs:
+                try:
+                    registry.add(table, item, owner)
+                except RegistryError as exc:
+                    raise PluginError(str(exc)) from None
+    return registry
+
+
+_default: tuple[PluginManager, Registry] | None = None
+
+
+def default_registry() -> Registry:
+    """The process-wide registry (built once, on first use)."""
+    global _default
+    if _default is None:
+        pm = get_plugin_manager()
+        _default = (pm, build_registry(pm))
+    return _default[1]
+
+
+def default_plugin_manager() -> PluginManager:
+    default_registry()
+    assert _default is not None
+    return _default[0]
+
+
+def reset_default() -> None:
+    """Forget the process-wide registry (tests; after installing a plugin)."""
+    global _default
+    _default = None

@@ -1,0 +1,256 @@
+"""What exists: layers, optimizers, losses, metrics, activations, data sets, backends.
+
+Every entry is a frozen definition contributed through a plugin hook (see
+:mod:`nndsl.hookspecs`); the built-ins use the same hooks as third-party plugins. Shape
+inference and parameter counting live here, with each layer's definition, never in a backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from .params import Param
+
+Shape = tuple  # tuple[int | None, ...], without the batch dimension
+
+
+class ShapeError(Exception):
+    """A layer cannot take the shape(s) it was given; message in the user's terms."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True, slots=True)
+class ParamCount:
+    trainable: int = 0
+    non_trainable: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.trainable + self.non_trainable
+
+    def __add__(self, other: "ParamCount") -> "ParamCount":
+        return ParamCount(self.trainable + other.trainable, self.non_trainable + other.non_trainable)
+
+
+@dataclass(frozen=True, slots=True)
+class KerasCall:
+    """How to construct one Keras object: ``keras.layers.<cls>(*args, **kwargs)``.
+
+    Both the in-process Keras backends and the Python emitter read this, so the model built
+    in-process and the emitted script cannot drift apart. Arguments may themselves be
+    KerasCalls (``Bidirectional(LSTM(64))``).
+    """
+
+    cls: str
+    args: tuple = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+    module: str = "layers"
+
+
+def _no_params(attrs: Mapping[str, Any], shapes: Sequence[Shape]) -> ParamCount:
+    return ParamCount()
+
+
+@dataclass(frozen=True)
+class LayerDef:
+    """A layer the language knows.
+
+    Args:
+        name: the spec name, lower case (``conv2d``).
+        keras_class: the ``keras.layers`` class it lowers to (``Conv2D``).
+        params: the signature; spec names are Keras' keyword names.
+        output_shape: ``(attrs, input_shapes) -> shape``; raises ShapeError.
+        count_params: ``(attrs, input_shapes) -> ParamCount``, exactly as Keras counts.
+        keras_positional: how many leading params Keras code passes positionally.
+        min_inputs, max_inputs: how many input tensors it takes (``None``: any number).
+        aliases: other accepted names (Keras' lower-cased class names).
+        keras_name: prefix of automatic layer names (Keras' snake_case of the class).
+        lower_keras: optional custom lowering ``(attrs, explicit) -> KerasCall``.
+        call_style: how a backend applies the layer to its input tensors: ``"single"``
+            (``layer(x)``), ``"list"`` (``layer([a, b])``, merges), ``"args"`` (``layer(q, v)``;
+            one input is passed twice, for self-attention); ``"auto"`` picks single or list.
+        expand_params: optional ``(registry, positional_args) -> params`` for layers whose
+            signature depends on their first argument (``bidirectional lstm 64``).
+    """
+
+    name: str
+    keras_class: str
+    params: tuple[Param, ...]
+    output_shape: Callable[[Mapping[str, Any], Sequence[Shape]], Shape]
+    count_params: Callable[[Mapping[str, Any], Sequence[Shape]], ParamCount] = _no_params
+    keras_positional: int = 0
+    min_inputs: int = 1
+    max_inputs: int | None = 1
+    aliases: tuple[str, ...] = ()
+    keras_name: str | None = None
+    doc: str = ""
+    category: str = "core"
+    lower_keras: Callable[[Mapping[str, Any], Sequence[str]], KerasCall] | None = None
+    call_style: str = "auto"
+    expand_params: Callable[["Registry", Sequence[Any]], tuple[Param, ...]] | None = None
+
+    @property
+    def input_style(self) -> str:
+        if self.call_style != "auto":
+            return self.call_style
+        return "single" if self.max_inputs == 1 else "list"
+
+    @property
+    def auto_name(self) -> str:
+        return self.keras_name or _snake(self.keras_class)
+
+    def keras_call(self, attrs: Mapping[str, Any], explicit: Sequence[str], params: Sequence[Param] | None = None) -> KerasCall:
+        """The Keras constructor call for a node: only explicitly given arguments, like hand-written code."""
+        if self.lower_keras is not None:
+            return self.lower_keras(attrs, explicit)
+        return default_keras_call(self.keras_class, params or self.params, attrs, explicit, self.keras_positional)
+
+
+def default_keras_call(cls: str, params: Sequence[Param], attrs: Mapping[str, Any], explicit: Sequence[str],
+                       positional: int, module: str = "layers") -> KerasCall:
+    args: list[Any] = []
+    kwargs: list[tuple[str, Any]] = []
+    in_positional = True
+    for i, p in enumerate(params):
+        given = p.name in explicit
+        if i < positional and in_positional and given:
+            args.append(attrs[p.name])
+            continue
+        in_positional = False
+        if given:
+            kwargs.append((p.name, attrs[p.name]))
+    return KerasCall(cls, tuple(args), tuple(kwargs), module)
+
+
+def _snake(name: str) -> str:
+    import re
+
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
+@dataclass(frozen=True)
+class ActivationDef:
+    """An activation usable as ``activation=NAME`` and as a bare layer (``relu``)."""
+
+    name: str
+    keras_name: str | None = None
+    doc: str = ""
+
+    @property
+    def keras(self) -> str:
+        return self.keras_name or self.name
+
+
+@dataclass(frozen=True)
+class OptimizerDef:
+    """An optimizer statement: ``adam 3e-4 beta_1=0.9``. The first param is the learning rate."""
+
+    name: str
+    keras_class: str
+    params: tuple[Param, ...]
+    aliases: tuple[str, ...] = ()
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class LossDef:
+    """A loss name Keras' ``compile`` accepts.
+
+    ``labels`` says what targets it wants, so ``run`` can prepare them:
+    ``"sparse"`` (integer class ids), ``"one_hot"``, ``"binary"`` or ``"values"``.
+    """
+
+    name: str
+    keras_name: str
+    labels: str = "values"
+    aliases: tuple[str, ...] = ()
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    name: str
+    keras_name: str
+    aliases: tuple[str, ...] = ()
+    doc: str = ""
+
+
+class RegistryError(Exception):
+    """Two plugins registered the same name, or a plugin returned something malformed."""
+
+
+@dataclass
+class Registry:
+    """Every registered definition by name (aliases included), with who registered it."""
+
+    layers: dict[str, LayerDef] = field(default_factory=dict)
+    activations: dict[str, ActivationDef] = field(default_factory=dict)
+    optimizers: dict[str, OptimizerDef] = field(default_factory=dict)
+    losses: dict[str, LossDef] = field(default_factory=dict)
+    metrics: dict[str, MetricDef] = field(default_factory=dict)
+    datasets: dict[str, Any] = field(default_factory=dict)
+    backends: dict[str, Any] = field(default_factory=dict)
+    owners: dict[tuple[str, str], str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    _TYPES: Mapping[str, type] = field(default_factory=lambda: {
+        "layers": LayerDef, "activations": ActivationDef, "optimizers": OptimizerDef,
+        "losses": LossDef, "metrics": MetricDef,
+    }, repr=False)
+
+    def add(self, table: str, item: Any, owner: str) -> None:
+        """Register ``item`` (and its aliases) in ``table``; a clash names both plugins."""
+        expected = self._TYPES.get(table)
+        if expected is not None and not isinstance(item, expected):
+            raise RegistryError(f"plugin {owner!r} returned {type(item).__name__} {item!r:.80} "
+                                f"from its {table} hook; expected {expected.__name__}")
+        name = getattr(item, "name", None)
+        if not isinstance(name, str) or not name.isidentifier() or not name.isascii() or name != name.lower():
+            raise RegistryError(f"plugin {owner!r} registered {table[:-1]} with bad name {name!r}: "
+                                "names are lower-case ASCII identifiers")
+        names = [name, *getattr(item, "aliases", ())]
+        target = getattr(self, table)
+        for n in names:
+            if n in target:
+                other = self.owners.get((table, n), "?")
+                if target[n] is item:
+                    continue
+                raise RegistryError(f"{table[:-1]} {n!r} is registered twice: by plugin {other!r} "
+                                    f"and by plugin {owner!r}")
+        for n in names:
+            target[n] = item
+            self.owners[(table, n)] = owner
+
+    def canonical(self, table: str) -> list[str]:
+        """Canonical names only (no aliases), sorted."""
+        return sorted({item.name for item in getattr(self, table).values()})
+
+    def names(self, table: str) -> list[str]:
+        return sorted(getattr(self, table))
+
+    def owner(self, table: str, name: str) -> str:
+        return self.owners.get((table, name), "?")
+
+    def items_by_owner(self) -> dict[str, dict[str, list[str]]]:
+        out: dict[str, dict[str, list[str]]] = {}
+        for (table, name), owner in sorted(self.owners.items()):
+            item = getattr(self, table).get(name)
+            if item is None or getattr(item, "name", name) != name:
+                continue  # aliases are listed under their canonical name
+            out.setdefault(owner, {}).setdefault(table, []).append(name)
+        return out
+
+
+def iter_defs(value: Any) -> Iterable[Any]:
+    """Hooks may return one definition, a list of them, or None."""
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return value
+    return (value,)

@@ -1,0 +1,44 @@
+"""Shared fixtures: a fresh registry per test (no installed plugins unless asked for)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def keras_available() -> bool:
+    try:
+        import keras  # noqa: F401
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
+@pytest.fixture
+def registry():
+    from nndsl.plugins import build_registry, get_plugin_manager
+
+    return build_registry(get_plugin_manager(load_entrypoints=False))
+
+
+def pytest_collection_modifyitems(config, items):
+    if keras_available():
+        return
+    skip = pytest.mark.skip(reason="Keras/TensorFlow not installed")
+    for item in items:
+        if "keras" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--all", action="store_true", default=False,
+                     help="also run tests marked slow (CI does; README's test command does)")
+
+
+def pytest_configure(config):
+    if not config.getoption("--all") and not config.getoption("-m"):
+        config.option.markexpr = "not slow"
