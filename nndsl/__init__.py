@@ -13,6 +13,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from . import ir
+from .api import build, emit, load
 from .check import check, check_source, read_source
 from .diagnostics import Diagnostic, NndslError, Source, Span, SpecError, UsageError
 from .hookspecs import hookimpl
@@ -20,6 +22,6 @@ from .parser import parse
 from .plugins import get_plugin_manager
 
 __all__ = [
-    "__version__", "check", "check_source", "read_source", "parse", "hookimpl", "get_plugin_manager",
+    "__version__", "ir", "build", "emit", "load", "check", "check_source", "read_source", "parse", "hookimpl", "get_plugin_manager",
     "Diagnostic", "NndslError", "Source", "Span", "SpecError", "UsageError",
 ]

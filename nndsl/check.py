@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from . import codes, ir
 from .diagnostics import Diagnostic, Source, Span, SpecError
 from .infer import infer
-from .lint import lint
+from .lint import lint, live_names
 from .parser import parse
 from .registry import Registry
 from .resolve import resolve
@@ -38,10 +38,14 @@ def check_source(source: Source, registry: Registry | None = None) -> CheckResul
     if registry is None:
         from .plugins import default_registry
         registry = default_registry()
+    empty = Diagnostic(codes.EMPTY, "the spec is empty", Span.point(1, 1),
+                       "start with an input and a layer: input 784; dense 10 softmax")
     if not source.text.strip():
-        raise SpecError([Diagnostic(codes.EMPTY, "the spec is empty", Span.point(1, 1),
-                                    "start with an input and a layer: input 784; dense 10 softmax")], source)
+        raise SpecError([empty], source)
     module = parse(source)
+    if not module.statements:  # only comments, blank lines and ';'
+        raise SpecError([Diagnostic(codes.EMPTY, "the spec has no statements (only comments or blank lines)",
+                                    empty.span, empty.hint)], source)
     bound, diags = resolve(module, registry)
     nodes, shape_diags = infer(bound)
     diags = diags + shape_diags
@@ -50,6 +54,9 @@ def check_source(source: Source, registry: Registry | None = None) -> CheckResul
     diags.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (10**9, 0))
     if errors:
         raise SpecError(diags, source)
+    # Layers no output depends on were warned about (W002); like Keras, the model leaves them out.
+    live = live_names(nodes, [name for name, _ in bound.outputs])
+    nodes = tuple(n for n in nodes if n.name in live)
     model = ir.Model(_model_name(source.filename), bound.inputs, nodes,
                      tuple(name for name, _ in bound.outputs), bound.training)
     return CheckResult(model, tuple(diags), source)

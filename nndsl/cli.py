@@ -106,6 +106,73 @@ def cmd_summary(args) -> int:
     return ExitCode.OK
 
 
+def write_atomically(path: str, text: str) -> None:
+    """Write via a temporary file and rename, so a failure leaves nothing half-written."""
+    import tempfile
+
+    from .diagnostics import UsageError
+
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".nndsl-", suffix=".tmp", dir=directory)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
+
+
+def cmd_emit(args) -> int:
+    from . import ir
+    from .backends.base import choose_backend
+
+    registry = _registry()
+    result = _load(args.file, registry)
+    _print_warnings(result)
+    model = result.model
+    if args.ir:
+        text = json.dumps(ir.to_json(model), indent=2) + "\n"
+    else:
+        backend = choose_backend(model, registry, args.backend)
+        fmt = args.format or "python"
+        options = {"source_name": os.path.basename(result.source.filename)} if fmt == "python" else {}
+        text = backend.emit(model, registry, fmt, **options)
+    if args.output and args.output != "-":
+        write_atomically(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return ExitCode.OK
+
+
+def cmd_plugins(args) -> int:
+    from .plugins import default_plugin_manager
+
+    registry = _registry()
+    pm = default_plugin_manager()
+    provided = registry.items_by_owner()
+    report = []
+    for name, info in pm.info.items():
+        entry = {"name": name, "distribution": info.distribution, "version": info.version,
+                 "builtin": info.builtin, "provides": provided.get(name, {})}
+        report.append(entry)
+    if args.format == "json":
+        print(json.dumps({"plugins": report, "warnings": registry.warnings}, indent=2))
+        return ExitCode.OK
+    for entry in report:
+        origin = "built-in" if entry["builtin"] else f"{entry['distribution'] or '?'} {entry['version'] or ''}".strip()
+        print(f"{entry['name']} ({origin})")
+        for table, names in sorted(entry["provides"].items()):
+            print(f"  {table}: {', '.join(names)}")
+    return ExitCode.OK
+
+
 # Parser -----------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,13 +196,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     p.set_defaults(func=cmd_summary)
 
-    for register in _EXTRA_COMMANDS:
-        register(sub)
+    p = sub.add_parser("emit", help="print a standalone Python script (or the IR) for a spec")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--python", dest="format", action="store_const", const="python",
+                      help="a runnable Keras script (the default)")
+    what.add_argument("--format", dest="format", metavar="FMT", help="another format a backend emits")
+    what.add_argument("--ir", action="store_true", help="the checked IR as JSON")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--backend", metavar="NAME", help="keras-sequential, keras-functional, or a plugin's")
+    p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of stdout")
+    p.set_defaults(func=cmd_emit)
+
+    p = sub.add_parser("plugins", help="list loaded plugins and what each provides")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_plugins)
+
     return parser
-
-
-# Other modules add their commands here (emit, run, plugins, ...), keeping this file thin.
-_EXTRA_COMMANDS: list = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .registry import ActivationDef, LayerDef, LossDef, MetricDef, OptimizerDef
+    from .backends.base import Backend
+    from .registry import ActivationDef, DatasetDef, LayerDef, LossDef, MetricDef, OptimizerDef
 
 PROJECT = "nndsl"
 
@@ -71,4 +72,25 @@ def nndsl_metrics() -> "list[MetricDef]":
 
     Called once per plugin when the registry is built. Takes no arguments. Returns a list of
     :class:`nndsl.registry.MetricDef`.
+    """
+
+
+@hookspec
+def nndsl_backends() -> "list[Backend]":
+    """Register backends (``--backend NAME``).
+
+    Called once per plugin when the registry is built. Takes no arguments. Returns a list of
+    :class:`nndsl.backends.base.Backend` instances; ``name`` is what users type (lower case,
+    dashes allowed). A backend may build in-process (``build``), emit source (``emit``), or both.
+    """
+
+
+@hookspec
+def nndsl_datasets() -> "list[DatasetDef]":
+    """Register built-in data sets (``data NAME``).
+
+    Called once per plugin when the registry is built. Takes no arguments. Returns a list of
+    :class:`nndsl.registry.DatasetDef`. Its ``load()`` is only called by ``nndsl run`` (never by
+    ``check``), returns a :class:`nndsl.datasets.RawData`, and must not hang without a
+    network: fall back to a local copy or raise :class:`nndsl.datasets.DataError`.
     """

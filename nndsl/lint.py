@@ -12,12 +12,9 @@ from .registry import Registry
 from .resolve import BoundModel
 
 
-def lint(bound: BoundModel, nodes: tuple[ir.Node, ...], registry: Registry) -> list[Diagnostic]:
-    out: list[Diagnostic] = []
+def live_names(nodes: tuple[ir.Node, ...], outputs) -> set[str]:
+    """Names of the tensors the outputs depend on (Keras drops every other layer)."""
     by_name = {n.name: n for n in nodes}
-    outputs = [name for name, _ in bound.outputs]
-
-    # What the outputs depend on.
     live: set[str] = set()
     stack = [o for o in outputs if o in by_name]
     while stack:
@@ -28,6 +25,15 @@ def lint(bound: BoundModel, nodes: tuple[ir.Node, ...], registry: Registry) -> l
         node = by_name.get(name)
         if node is not None:
             stack.extend(node.inputs)
+    return live
+
+
+def lint(bound: BoundModel, nodes: tuple[ir.Node, ...], registry: Registry) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    by_name = {n.name: n for n in nodes}
+    outputs = [name for name, _ in bound.outputs]
+
+    live = live_names(nodes, outputs)
     if outputs and all(o in by_name for o in outputs):
         for i in bound.inputs:
             if i.name not in live:
@@ -62,6 +68,6 @@ def lint(bound: BoundModel, nodes: tuple[ir.Node, ...], registry: Registry) -> l
                                   "give every output a loss: loss " + " ".join(f"{o}=..." for o in outputs)))
     fit = bound.training.fit_options
     if fit and not losses:
-        out.append(Diagnostic(codes.NO_LOSS, "'fit' is given but no loss", None,
+        out.append(Diagnostic(codes.NO_LOSS, "'fit' is given but no loss", bound.fit_span,
                               "add a loss statement, e.g. loss sparse_categorical_crossentropy", Severity.WARNING))
     return out

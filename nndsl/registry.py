@@ -74,6 +74,8 @@ class LayerDef:
         call_style: how a backend applies the layer to its input tensors: ``"single"``
             (``layer(x)``), ``"list"`` (``layer([a, b])``, merges), ``"args"`` (``layer(q, v)``;
             one input is passed twice, for self-attention); ``"auto"`` picks single or list.
+        lowerings: ``(backend name, fn)`` pairs: how a third-party backend lowers this layer
+            (``fn(node)``; see :meth:`nndsl.backends.base.Backend.lower_layer`).
         expand_params: optional ``(registry, positional_args) -> params`` for layers whose
             signature depends on their first argument (``bidirectional lstm 64``).
     """
@@ -92,6 +94,7 @@ class LayerDef:
     category: str = "core"
     lower_keras: Callable[[Mapping[str, Any], Sequence[str]], KerasCall] | None = None
     call_style: str = "auto"
+    lowerings: tuple[tuple[str, Callable[[Any], Any]], ...] = ()
     expand_params: Callable[["Registry", Sequence[Any]], tuple[Param, ...]] | None = None
 
     @property
@@ -131,7 +134,7 @@ def _snake(name: str) -> str:
     import re
 
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,24 @@ class MetricDef:
     doc: str = ""
 
 
+@dataclass(frozen=True)
+class DatasetDef:
+    """A built-in data set: ``data NAME``.
+
+    Args:
+        name: the spec name (``mnist``).
+        load: ``() -> nndsl.datasets.RawData``; may use the network or Keras' cache, but must
+            fall back (or raise ``nndsl.datasets.DataError``) quickly when offline.
+        doc: one line for ``nndsl help``.
+        aliases: other accepted names.
+    """
+
+    name: str
+    load: Callable[[], Any]
+    doc: str = ""
+    aliases: tuple[str, ...] = ()
+
+
 class RegistryError(Exception):
     """Two plugins registered the same name, or a plugin returned something malformed."""
 
@@ -194,14 +215,14 @@ class Registry:
     optimizers: dict[str, OptimizerDef] = field(default_factory=dict)
     losses: dict[str, LossDef] = field(default_factory=dict)
     metrics: dict[str, MetricDef] = field(default_factory=dict)
-    datasets: dict[str, Any] = field(default_factory=dict)
+    datasets: dict[str, DatasetDef] = field(default_factory=dict)
     backends: dict[str, Any] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     _TYPES: Mapping[str, type] = field(default_factory=lambda: {
         "layers": LayerDef, "activations": ActivationDef, "optimizers": OptimizerDef,
-        "losses": LossDef, "metrics": MetricDef,
+        "losses": LossDef, "metrics": MetricDef, "datasets": DatasetDef,
     }, repr=False)
 
     def add(self, table: str, item: Any, owner: str) -> None:
@@ -210,8 +231,14 @@ class Registry:
         if expected is not None and not isinstance(item, expected):
             raise RegistryError(f"plugin {owner!r} returned {type(item).__name__} {item!r:.80} "
                                 f"from its {table} hook; expected {expected.__name__}")
+        if table == "backends":
+            from .backends.base import Backend
+            if not isinstance(item, Backend):
+                raise RegistryError(f"plugin {owner!r} returned {type(item).__name__} {item!r:.80} "
+                                    "from its backends hook; expected a nndsl.backends.base.Backend")
         name = getattr(item, "name", None)
-        if not isinstance(name, str) or not name.isidentifier() or not name.isascii() or name != name.lower():
+        ident = name.replace("-", "_") if table == "backends" and isinstance(name, str) else name
+        if not isinstance(ident, str) or not ident.isidentifier() or not ident.isascii() or ident != ident.lower():
             raise RegistryError(f"plugin {owner!r} registered {table[:-1]} with bad name {name!r}: "
                                 "names are lower-case ASCII identifiers")
         names = [name, *getattr(item, "aliases", ())]

@@ -16,7 +16,12 @@ def instantiate(value: Any) -> Any:
     import keras
 
     if isinstance(value, KerasCall):
-        module = getattr(keras, value.module)
+        if "." in value.module:  # a plugin's own Keras classes, by module path
+            import importlib
+
+            module = importlib.import_module(value.module)
+        else:
+            module = getattr(keras, value.module)
         cls = getattr(module, value.cls)
         args = [instantiate(a) for a in value.args]
         kwargs = {k: instantiate(v) for k, v in value.kwargs}

@@ -1,0 +1,183 @@
+"""Render a checked model as a standalone, readable Keras script.
+
+Nothing from the spec reaches the output as raw text: names are re-validated as ASCII
+identifiers, and every value is rendered by :func:`literal`, which knows only Python's
+literal forms (numbers, booleans, None, strings via ``json.dumps``, tuples, lists, dicts) and
+refuses anything else. The output is deterministic and formatted like hand-written code.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import math
+from typing import Any
+
+from .. import ir
+from ..registry import KerasCall
+from .keras import compile_arguments, optimizer_call  # noqa: F401 - optimizer_call re-exported for plugins
+
+INDENT = "    "
+# Names the generated function uses itself; a tensor with one of these names gets a "_".
+_TAKEN = {"keras", "layers", "np", "model", "inputs", "outputs", "build_model", "load_data", "main",
+          "x_train", "y_train", "x_test", "y_test", "print", "len", "range", "dict", "list", "tuple",
+          "int", "float", "str", "type", "object", "input", "id", "min", "max", "sum", "super"}
+
+
+class EmitError(ValueError):
+    """A value or name that cannot be rendered safely (never expected from a checked model)."""
+
+
+def identifier(name: str) -> str:
+    """A safe Python variable name for a spec tensor name."""
+    if not (isinstance(name, str) and name.isascii() and name.isidentifier()):
+        raise EmitError(f"not a safe identifier: {name!r}")
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in _TAKEN or name.startswith("__"):
+        return name.strip("_") + "_" if name.strip("_") else "t_"
+    return name
+
+
+def _dotted(path: str) -> str:
+    parts = path.split(".")
+    if not all(p.isascii() and p.isidentifier() and not keyword.iskeyword(p) for p in parts):
+        raise EmitError(f"not a safe module path: {path!r}")
+    return path
+
+
+def literal(value: Any, imports: set[str] | None = None) -> str:
+    """Python source for a plain value or a KerasCall; raises EmitError for anything else."""
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, int):
+        return repr(int(value))
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise EmitError(f"not a finite number: {value!r}")
+        return repr(float(value))
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid Python string literal
+    if isinstance(value, tuple):
+        inner = ", ".join(literal(v, imports) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        return "[" + ", ".join(literal(v, imports) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(str(k))}: {literal(v, imports)}" for k, v in value.items()) + "}"
+    if isinstance(value, KerasCall):
+        return call_source(value, imports)
+    raise EmitError(f"cannot render a {type(value).__name__} as Python")
+
+
+def call_source(call: KerasCall, imports: set[str] | None = None) -> str:
+    if not (call.cls.isascii() and call.cls.isidentifier()):
+        raise EmitError(f"not a safe class name: {call.cls!r}")
+    if call.module == "layers":
+        prefix = "layers"
+    elif call.module in ("optimizers", "losses", "metrics", "callbacks", "initializers", "regularizers"):
+        prefix = f"keras.{call.module}"
+    else:
+        prefix = _dotted(call.module)
+        if imports is not None:
+            imports.add(prefix)
+    args = [literal(a, imports) for a in call.args]
+    for k, v in call.kwargs:
+        if not (k.isascii() and k.isidentifier() and not keyword.iskeyword(k)):
+            raise EmitError(f"not a safe keyword: {k!r}")
+        args.append(f"{k}={literal(v, imports)}")
+    return f"{prefix}.{call.cls}({', '.join(args)})"
+
+
+def _layer_source(node: ir.Node, registry, imports: set[str]) -> str:
+    from .keras_objects import layer_call
+
+    return call_source(layer_call(node, registry), imports)
+
+
+def _apply(layer_src: str, node: ir.Node, var: dict[str, str], registry) -> str:
+    style = registry.layers[node.op].input_style
+    ins = [var[s] for s in node.inputs]
+    if style == "list":
+        return f"{layer_src}([{', '.join(ins)}])"
+    if style == "args":
+        return f"{layer_src}({', '.join(ins if len(ins) > 1 else ins * 2)})"
+    return f"{layer_src}({ins[0]})"
+
+
+def _compile_lines(model: ir.Model, registry, imports: set[str]) -> list[str]:
+    args = compile_arguments(model, registry)
+    lines = [f"{INDENT}model.compile("]
+    for k, v in args.items():
+        lines.append(f"{INDENT * 2}{k}={literal(v, imports)},")
+    lines.append(f"{INDENT})")
+    return lines
+
+
+def build_function(model: ir.Model, registry, sequential: bool, imports: set[str]) -> list[str]:
+    lines = ["def build_model():", f'{INDENT}"""The model of {model.name}, compiled as the spec says."""']
+    if sequential:
+        (inp,) = model.inputs
+        lines.append(f"{INDENT}model = keras.Sequential(name={literal(model.name)})")
+        lines.append(f"{INDENT}model.add(keras.Input(shape={literal(tuple(inp.shape))}"
+                     + (f", dtype={literal(inp.dtype)}" if inp.dtype != "float32" else "")
+                     + f", name={literal(inp.name)}))")
+        for node in model.nodes:
+            lines.append(f"{INDENT}model.add({_layer_source(node, registry, imports)})")
+    else:
+        var: dict[str, str] = {}
+        used: set[str] = set()
+
+        def fresh(name: str) -> str:
+            v = identifier(name)
+            while v in used:
+                v += "_"
+            used.add(v)
+            var[name] = v
+            return v
+
+        for inp in model.inputs:
+            v = fresh(inp.name)
+            lines.append(f"{INDENT}{v} = keras.Input(shape={literal(tuple(inp.shape))}"
+                         + (f", dtype={literal(inp.dtype)}" if inp.dtype != "float32" else "")
+                         + f", name={literal(inp.name)})")
+        for node in model.nodes:
+            src = _apply(_layer_source(node, registry, imports), node, var, registry)
+            lines.append(f"{INDENT}{fresh(node.name)} = {src}")
+        if len(model.inputs) == 1:
+            ins = var[model.inputs[0].name]
+        else:
+            ins = "{" + ", ".join(f"{literal(i.name)}: {var[i.name]}" for i in model.inputs) + "}"
+        if len(model.outputs) == 1:
+            outs = var[model.outputs[0]]
+        else:
+            outs = "{" + ", ".join(f"{literal(o)}: {var[o]}" for o in model.outputs) + "}"
+        lines.append(f"{INDENT}model = keras.Model({ins}, {outs}, name={literal(model.name)})")
+    lines += _compile_lines(model, registry, imports)
+    lines.append(f"{INDENT}return model")
+    return lines
+
+
+def emit_python(model: ir.Model, registry, sequential: bool, source_name: str | None = None,
+                **options: Any) -> str:
+    """The whole script: header, imports, build_model(), and a main that trains when it can."""
+    from .. import __version__
+    from .pydata import data_lines
+
+    imports: set[str] = set()
+    body = build_function(model, registry, sequential, imports)
+    data_fn, main_lines = data_lines(model, registry)
+    origin = f" from {json.dumps(source_name)[1:-1]}" if source_name else ""
+    header = [f'"""{model.name}: generated by nndsl {__version__}{origin}.',
+              "",
+              "Regenerate with `nndsl emit --python SPEC` rather than editing by hand.",
+              '"""',
+              ""]
+    import_lines = []
+    if data_fn and any("np." in line for line in data_fn):
+        import_lines.append("import numpy as np")
+    import_lines += ["import keras", "from keras import layers"]
+    import_lines += [f"import {m}" for m in sorted(imports)]
+    out = header + import_lines + ["", ""] + body
+    if data_fn:
+        out += ["", ""] + data_fn
+    out += ["", "", 'if __name__ == "__main__":'] + [INDENT + line if line else "" for line in main_lines]
+    return "\n".join(out) + "\n"

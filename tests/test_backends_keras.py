@@ -1,0 +1,101 @@
+"""The built-in Keras backends build what a Keras user would write by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+import nndsl
+from nndsl.backends.base import BackendError
+
+pytestmark = pytest.mark.keras
+
+SEED = "input 784; dense 32 relu; dense 10 softmax; rmsprop 0.001; loss mse; metrics accuracy"
+FUNCTIONAL = """
+input image 28 28 1
+input meta 8
+x = image -> conv2d 32 3 relu -> maxpool2d 2 -> flatten
+h = concat(x, meta) -> dense 64 relu
+output digit = h -> dense 10 softmax
+output parity = h -> dense 1 sigmoid
+loss digit=sparse_categorical_crossentropy parity=binary_crossentropy
+metrics accuracy
+adam 0.0003 beta_1=0.8
+"""
+
+
+def test_chain_defaults_to_sequential_with_input_first(registry):
+    import keras
+
+    model = nndsl.build(SEED, registry=registry)
+    assert isinstance(model, keras.Sequential)
+    assert [type(layer).__name__ for layer in model.layers] == ["Dense", "Dense"]
+    assert model.count_params() == nndsl.check(SEED, registry=registry).params.total
+    assert type(model.optimizer).__name__ == "RMSprop"
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.001)
+    assert model.loss == "mean_squared_error"
+
+
+def test_dag_defaults_to_functional_with_spec_names(registry):
+    import keras
+
+    model = nndsl.build(FUNCTIONAL, registry=registry)
+    assert not isinstance(model, keras.Sequential)
+    assert [i.name for i in model.inputs] == ["image", "meta"]
+    assert {"x", "h", "digit", "parity"} <= {layer.name for layer in model.layers}
+    assert set(model.output_names) == {"digit", "parity"}
+    assert float(model.optimizer.beta_1) == pytest.approx(0.8)
+    assert model.loss == {"digit": "sparse_categorical_crossentropy", "parity": "binary_crossentropy"}
+
+
+def test_sequential_refuses_a_dag_naming_the_first_merge(registry):
+    with pytest.raises(BackendError) as err:
+        nndsl.build(FUNCTIONAL, backend="keras-sequential", registry=registry)
+    assert "keras-functional" in str(err.value)
+    assert "2 inputs" in str(err.value)
+    residual = "input 16\nx = dense 16\ny = dense 16\nz = add(x, y)\n"
+    with pytest.raises(BackendError) as err:
+        nndsl.build(residual, backend="keras-sequential", registry=registry)
+    assert "'x' feeds 2 layers" in str(err.value)
+
+
+def test_functional_backend_builds_a_chain_too(registry):
+    import keras
+
+    model = nndsl.build(SEED, backend="keras-functional", registry=registry)
+    assert not isinstance(model, keras.Sequential)
+    assert model.count_params() == nndsl.check(SEED, registry=registry).params.total
+
+
+def test_unknown_backend_is_a_clear_error(registry):
+    with pytest.raises(BackendError, match="unknown backend 'keras-seq'.*did you mean"):
+        nndsl.build(SEED, backend="keras-seq", registry=registry)
+
+
+def test_fit_compile_options_reach_keras(registry):
+    model = nndsl.build(SEED + "\nfit steps_per_execution=4 jit_compile=false", registry=registry)
+    assert model.steps_per_execution == 4
+    assert model.jit_compile is False
+
+
+@pytest.mark.parametrize("opt", ["sgd", "rmsprop", "adam", "adamw", "adagrad", "adadelta", "adamax", "nadam",
+                                 "ftrl", "lion"])
+def test_every_optimizer_builds(opt, registry):
+    model = nndsl.build(f"input 4; dense 2; {opt} 0.01; loss mse", registry=registry)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def test_every_loss_and_metric_compiles(registry):
+    import numpy as np
+
+    x = np.random.default_rng(0).random((8, 4)).astype("float32")
+    y = np.eye(3)[np.arange(8) % 3].astype("float32")
+    for loss in registry.canonical("losses"):
+        labels = registry.losses[loss].labels
+        target = np.arange(8) % 3 if labels == "sparse" else y
+        model = nndsl.build(f"input 4; dense 3 softmax; loss {loss}", registry=registry)
+        model.train_on_batch(x, target)
+    for metric in registry.canonical("metrics"):
+        sparse = metric.startswith("sparse_")
+        loss = "sparse_categorical_crossentropy" if sparse else "categorical_crossentropy"
+        model = nndsl.build(f"input 4; dense 3 softmax; loss {loss}; metrics {metric}", registry=registry)
+        model.train_on_batch(x, np.arange(8) % 3 if sparse else y)
