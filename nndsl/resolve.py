@@ -42,6 +42,7 @@ class BoundModel:
     loss_spans: tuple[tuple[str, Span], ...] = ()
     # Every name written after `output`, including ones whose chain failed (no cascades).
     declared_outputs: frozenset[str] = frozenset()
+    fit_span: Span | None = None
 
 
 _ACTIVATION_OP = "activation"
@@ -87,6 +88,9 @@ class _Resolver:
         self.callbacks: list[ir.Callback] = []
         self.seen_statements: dict[str, Span] = {}
         self.declared: set[str] = set()
+        # An input statement was written (even a broken one): no "no input" cascades.
+        self.input_written = False
+        self.fit_span: Span | None = None
 
     # Reporting ----------------------------------------------------------------------------
 
@@ -217,6 +221,7 @@ class _Resolver:
         handler(call)
 
     def input_statement(self, call: ast.Call) -> None:
+        self.input_written = True
         args = list(call.args)
         name = None
         name_span = call.span
@@ -313,6 +318,7 @@ class _Resolver:
             self.metrics.append((output, metric.name))
 
     def fit_statement(self, call: ast.Call) -> None:
+        self.fit_span = call.span
         bound = self.bind("fit", FIT_PARAMS, call)
         if bound is not None:
             values, explicit = bound
@@ -399,6 +405,11 @@ class _Resolver:
         if (not head.parenthesized and not head.args and not head.keywords
                 and head.name not in self.registry.layers and head.name not in self.registry.activations):
             # A chain that starts from a named tensor: `x = image -> conv2d ...`
+            if len(steps) == 1 and head.name not in self.tensors:
+                # `relux` alone: most likely a misspelled layer, not a missing tensor.
+                self.lookup_layer(head)
+                self.current = POISONED
+                return
             source = self.tensor_ref(ast.Ident(head.name, head.name_span))
             if source is None:
                 source = POISONED
@@ -416,8 +427,15 @@ class _Resolver:
             source = None
         else:
             source = self.current
+            if source is not None and source[0] == "input" and len(self.inputs) > 1:
+                names = [i.name for i in self.inputs]
+                self.error(codes.TOO_MANY_INPUTS_SEQ,
+                           f"'{head.name}' has no source and the model has {len(names)} inputs "
+                           f"({', '.join(names)})", head.name_span,
+                           f"start the chain from an input: x = {names[-1]} -> {head.name} ...")
+                source = POISONED
             if source is None:
-                if not self.inputs:
+                if not self.inputs and not self.input_written:
                     self.error(codes.NO_SOURCE, f"'{head.name}' has nothing to apply to", head.name_span,
                                "declare an input first: input 784")
                 source = POISONED
@@ -542,7 +560,7 @@ class _Resolver:
     # Finishing ----------------------------------------------------------------------------
 
     def finish(self, model_span: Span) -> BoundModel:
-        if not self.inputs:
+        if not self.inputs and not self.input_written:
             self.error(codes.NO_INPUT, "the model has no input", model_span,
                        "start with an input statement: input 784")
         # Hand out automatic names like Keras: dense, dense_1, ... skipping user names.
@@ -585,7 +603,7 @@ class _Resolver:
         training = ir.Training(self.optimizer, tuple(self.losses), tuple(self.metrics),
                                tuple(self.fit.items()), self.data, tuple(self.callbacks))
         return BoundModel(tuple(self.inputs), layers, tuple(outputs), training, tuple(self.loss_spans),
-                          frozenset(self.declared))
+                          frozenset(self.declared), self.fit_span)
 
     def explicit_outputs_failed(self) -> bool:
         return False
