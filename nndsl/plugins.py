@@ -23,6 +23,7 @@ DISABLE_AUTOLOAD_ENV = "NNDSL_DISABLE_PLUGIN_AUTOLOAD"
 BUILTIN_PLUGINS = (
     "nndsl.builtins.activations",
     "nndsl.builtins.layers_core",
+    "nndsl.builtins.layers_conv",
     "nndsl.builtins.layers_recurrent",
     "nndsl.builtins.layers_merge",
     "nndsl.builtins.training",

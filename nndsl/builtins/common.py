@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Sequence
 
-from ..params import Choice, Name, Optional, Param
+from ..params import Choice, Name, Optional, Padding, Param
 from ..registry import ShapeError
 
 INITIALIZERS = (
@@ -62,3 +63,16 @@ def as_tuple(value, n: int) -> tuple:
 
 def prod(dims) -> int:
     return math.prod(dims)
+
+
+@dataclass(frozen=True)
+class Padding1D(Padding):
+    """Padding/cropping of one axis: int, (left, right), or ((left, right),) as Keras 1-D layers take it."""
+
+    n: int = 1
+
+    def convert(self, value, ctx):
+        out = super().convert(value, ctx)
+        if isinstance(out, tuple) and len(out) == 1:
+            return out[0]  # ((a, b),) -> (a, b): Keras' 1-D layers want the bare pair
+        return out
