@@ -177,10 +177,17 @@ def _describe_token(tok: Token) -> str:
     return f"'{tok}'"
 
 
+def _end_span(source: Source) -> Span:
+    """Just after the last non-blank line: where "unexpected end of file" is visible."""
+    last = len(source.lines)
+    while last > 1 and not source.line(last).strip():
+        last -= 1
+    return Span.point(last, len(source.line(last).rstrip("\r")) + 1)
+
+
 def _token_span(tok: Token, source: Source) -> Span:
     if tok.type == "$END" or tok.line is None:
-        last = len(source.lines)
-        return Span.point(last, len(source.line(last)) + 1)
+        return _end_span(source)
     if tok.type in ("_NL", "ARROW"):
         # Point at where the token visibly starts, not at a newline character.
         line = tok.line
@@ -221,9 +228,8 @@ def _syntax_diagnostic(err: UnexpectedInput, source: Source) -> Diagnostic:
             return Diagnostic(codes.SYNTAX, message, span, label)
         return Diagnostic(codes.SYNTAX, message, span, None)
     if isinstance(err, UnexpectedEOF):
-        last = len(source.lines)
         return Diagnostic(codes.SYNTAX, f"unexpected end of file; expected {_describe_expected(err.expected)}",
-                          Span.point(last, len(source.line(last)) + 1))
+                          _end_span(source))
     return Diagnostic(codes.SYNTAX, str(err).splitlines()[0], None)
 
 
@@ -232,8 +238,8 @@ def _hint_for_char(ch: str) -> str | None:
         ":": "write options as key=value, e.g. activation=relu",
         "[": "write a tuple with parentheses: (3, 3)",
         "{": "blocks are not part of the language yet",
-        "@": None,
-    }.get(ch)
+    }.get(ch, "outside strings and comments a spec holds names, numbers, '(', ')', ',', '=', '?', "
+              "'->' and ';'; remove it or put it in a quoted string")
 
 
 # Curated messages for common slips (Lark's match_examples) -------------------------------
@@ -242,7 +248,8 @@ _CURATED_EXAMPLES = {
     "separate arguments with spaces, not commas: dense 32 relu": ["dense 32, relu", "input 28, 28"],
     "put a layer after '=': x = dense 32": ["x =\n", "x = ;", "output y =\n"],
     "close the parenthesis: concat(a, b)": ["concat(a, b\n", "y = add(a, b\n"],
-    "a statement starts with a layer, input, tensor name or training keyword": ["32 relu\n", "(3, 3)\n", "input 3\n32 relu\n", "input 3;(3, 3)\n"],
+    "a statement starts with a layer, input, tensor name or training keyword": [
+        "32 relu\n", "(3, 3)\n", "input 3\n32 relu\n", "input 3;(3, 3)\n", "input 3\n(3, 3)\n"],
     "'->' joins two layers: write a layer after it": ["x -> \n", "dense 3 ->;"],
     "a keyword needs a value: key=value": ["dense 32 use_bias=\n", "dense 32 use_bias=;"],
 }
