@@ -28,7 +28,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def nndsl_layers() -> "list[LayerDef]":
+def nndsl_layers() -> list[LayerDef]:
     """Register layers.
 
     Called once per plugin when the registry is built (before any spec is checked).
@@ -39,7 +39,7 @@ def nndsl_layers() -> "list[LayerDef]":
 
 
 @hookspec
-def nndsl_activations() -> "list[ActivationDef]":
+def nndsl_activations() -> list[ActivationDef]:
     """Register activations (usable as ``activation=NAME`` and as bare layers: ``relu``).
 
     Called once per plugin when the registry is built. Takes no arguments. Returns a list of
@@ -48,7 +48,7 @@ def nndsl_activations() -> "list[ActivationDef]":
 
 
 @hookspec
-def nndsl_optimizers() -> "list[OptimizerDef]":
+def nndsl_optimizers() -> list[OptimizerDef]:
     """Register optimizers (statements such as ``adam 3e-4 beta_1=0.9``).
 
     Called once per plugin when the registry is built. Takes no arguments. Returns a list of
@@ -57,7 +57,7 @@ def nndsl_optimizers() -> "list[OptimizerDef]":
 
 
 @hookspec
-def nndsl_losses() -> "list[LossDef]":
+def nndsl_losses() -> list[LossDef]:
     """Register losses (``loss NAME``).
 
     Called once per plugin when the registry is built. Takes no arguments. Returns a list of
@@ -67,7 +67,7 @@ def nndsl_losses() -> "list[LossDef]":
 
 
 @hookspec
-def nndsl_metrics() -> "list[MetricDef]":
+def nndsl_metrics() -> list[MetricDef]:
     """Register metrics (``metrics NAME ...``).
 
     Called once per plugin when the registry is built. Takes no arguments. Returns a list of
@@ -76,7 +76,7 @@ def nndsl_metrics() -> "list[MetricDef]":
 
 
 @hookspec
-def nndsl_backends() -> "list[Backend]":
+def nndsl_backends() -> list[Backend]:
     """Register backends (``--backend NAME``).
 
     Called once per plugin when the registry is built. Takes no arguments. Returns a list of
@@ -86,7 +86,7 @@ def nndsl_backends() -> "list[Backend]":
 
 
 @hookspec
-def nndsl_datasets() -> "list[DatasetDef]":
+def nndsl_datasets() -> list[DatasetDef]:
     """Register built-in data sets (``data NAME``).
 
     Called once per plugin when the registry is built. Takes no arguments. Returns a list of

@@ -33,12 +33,3 @@ def pytest_collection_modifyitems(config, items):
         if "keras" in item.keywords:
             item.add_marker(skip)
 
-
-def pytest_addoption(parser):
-    parser.addoption("--all", action="store_true", default=False,
-                     help="also run tests marked slow (CI does; README's test command does)")
-
-
-def pytest_configure(config):
-    if not config.getoption("--all") and not config.getoption("-m"):
-        config.option.markexpr = "not slow"

@@ -1,0 +1,188 @@
+"""The plugin API: every hook documented and exercised, the manager's contract, nndsl plugins.
+
+Each test gets a fresh plugin manager; plugins here are in-memory objects registered the way
+an entry point would be (robustness against broken packages: test_plugin_robustness.py).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import nndsl
+from nndsl import hookspecs
+from nndsl.backends.base import Backend
+from nndsl.params import Float, Param
+from nndsl.plugins import PluginError, build_registry, get_plugin_manager
+from nndsl.registry import (ActivationDef, DatasetDef, LayerDef, LossDef, MetricDef, OptimizerDef,
+                            ParamCount)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HOOKS = sorted(n for n in dir(hookspecs) if n.startswith("nndsl_"))
+
+
+def registry_with(**hooks):
+    """A fresh registry with one extra plugin implementing the given hooks."""
+    plugin = types.SimpleNamespace(**{name: nndsl.hookimpl(fn) for name, fn in hooks.items()})
+    pm = get_plugin_manager(load_entrypoints=False)
+    assert pm.register(plugin, "testplugin", distribution="test", version="0")
+    return build_registry(pm)
+
+
+# The documentation and test meta-checks ------------------------------------------------------
+
+def _doc_signature(name: str) -> str:
+    fn = getattr(hookspecs, name)
+    sig = inspect.signature(fn)
+    ret = str(sig.return_annotation).strip("'\"")
+    params = ", ".join(str(p).replace("'", "") for p in sig.parameters.values())
+    return f"def {name}({params}) -> {ret}:"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_is_documented_with_its_exact_signature(hook):
+    guide = open(os.path.join(ROOT, "docs", "PLUGINS.md"), encoding="utf-8").read()
+    assert f"### {hook}" in guide, f"docs/PLUGINS.md has no section for {hook}"
+    assert _doc_signature(hook) in guide, f"docs/PLUGINS.md does not show {_doc_signature(hook)}"
+    assert getattr(hookspecs, hook).__doc__ and "Called" in getattr(hookspecs, hook).__doc__
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_has_a_test(hook):
+    source = open(__file__, encoding="utf-8").read()
+    assert re.search(rf"def test_hook_{hook}\b", source), f"no test_hook_{hook} in tests/test_plugins.py"
+
+
+def test_hookimpl_is_exported_and_specs_are_prefixed():
+    assert nndsl.hookimpl is hookspecs.hookimpl
+    assert HOOKS and all(h.startswith("nndsl_") for h in HOOKS)
+
+
+# One test per hook, through the spec language ------------------------------------------------
+
+def _double_shape(attrs, shapes):
+    return (*shapes[0][:-1], shapes[0][-1] * 2)
+
+
+def test_hook_nndsl_layers():
+    layer = LayerDef("twice", "Concatenate", (), _double_shape, lambda a, s: ParamCount(),
+                     doc="x concatenated with itself")
+    reg = registry_with(nndsl_layers=lambda: [layer])
+    model = nndsl.check("input 5\ntwice\ndense 3", registry=reg)
+    assert model.nodes[0].op == "twice" and model.nodes[0].shape == (10,)
+    assert model.nodes[1].params.total == 10 * 3 + 3
+    assert reg.owner("layers", "twice") == "testplugin"
+
+
+def test_hook_nndsl_activations():
+    reg = registry_with(nndsl_activations=lambda: [ActivationDef("hard_swish_v2", keras_name="hard_swish")])
+    model = nndsl.check("input 4\ndense 3 hard_swish_v2\nhard_swish_v2", registry=reg)
+    assert model.nodes[0].attr["activation"] == "hard_swish_v2"
+    assert model.nodes[1].op == "activation"
+
+
+def test_hook_nndsl_optimizers():
+    opt = OptimizerDef("sgd2", "SGD", (Param("learning_rate", Float(min=0.0), default=0.01, positional=True),
+                                       Param("momentum", Float(min=0.0, max=1.0), default=0.0)))
+    reg = registry_with(nndsl_optimizers=lambda: [opt])
+    model = nndsl.check("input 4; dense 2; sgd2 0.5 momentum=0.9; loss mse", registry=reg)
+    assert model.training.optimizer.name == "sgd2"
+    assert model.training.optimizer.attr["momentum"] == 0.9
+    with pytest.raises(nndsl.SpecError, match="momentum"):
+        nndsl.check("input 4; dense 2; sgd2 0.5 momentum=2", registry=reg)
+
+
+def test_hook_nndsl_losses():
+    reg = registry_with(nndsl_losses=lambda: [LossDef("l2", "mean_squared_error", labels="one_hot")])
+    model = nndsl.check("input 4; dense 2; loss l2", registry=reg)
+    assert model.training.losses == (("", "l2"),)
+
+
+def test_hook_nndsl_metrics():
+    reg = registry_with(nndsl_metrics=lambda: [MetricDef("acc2", "accuracy")])
+    model = nndsl.check("input 4; dense 2; loss mse; metrics acc2", registry=reg)
+    assert model.training.metrics == (("", "acc2"),)
+
+
+class _CountingBackend(Backend):
+    name = "count-layers"
+    description = "emits the number of layers"
+    emits = ("txt",)
+
+    def emit(self, model, registry, fmt="txt", **options):
+        return f"{len(model.nodes)} layers\n"
+
+
+def test_hook_nndsl_backends():
+    reg = registry_with(nndsl_backends=lambda: [_CountingBackend()])
+    assert nndsl.emit("input 4; dense 2; dense 1", fmt="txt", backend="count-layers", registry=reg) == "2 layers\n"
+
+
+def test_hook_nndsl_datasets():
+    from nndsl.datasets import RawData
+
+    def load():
+        x = np.zeros((10, 4), dtype="float32")
+        return RawData(x, np.zeros(10, dtype="int64"), None, None, "ten zeros")
+
+    reg = registry_with(nndsl_datasets=lambda: [DatasetDef("zeros", load)])
+    model = nndsl.check("input 4; dense 2; loss mse; data zeros", registry=reg)
+    assert model.training.data.kind == "dataset" and model.training.data.value == "zeros"
+    assert reg.datasets["zeros"].load().source == "ten zeros"
+
+
+# The manager's contract -------------------------------------------------------------------------
+
+def test_two_plugins_registering_one_name_is_an_error_naming_both():
+    pm = get_plugin_manager(load_entrypoints=False)
+    for name in ("first_plugin", "second_plugin"):
+        layer = LayerDef("clash", "Dense", (), lambda a, s: s[0])
+        plugin = types.SimpleNamespace(nndsl_layers=nndsl.hookimpl(lambda layer=layer: [layer]))
+        pm.register(plugin, name)
+    with pytest.raises(PluginError) as err:
+        build_registry(pm)
+    assert "first_plugin" in str(err.value) and "second_plugin" in str(err.value)
+
+
+def test_a_plugin_cannot_take_a_builtin_name():
+    with pytest.raises(PluginError, match="dense.*nndsl.builtins.layers_core.*testplugin"):
+        registry_with(nndsl_layers=lambda: [LayerDef("dense", "Dense", (), lambda a, s: s[0])])
+
+
+def test_a_plugin_returning_nonsense_is_skipped_with_a_warning():
+    reg = registry_with(nndsl_layers=lambda: ["not a layer"])
+    assert any("testplugin" in w and "LayerDef" in w for w in reg.warnings)
+    assert nndsl.check("input 4; dense 2", registry=reg).params.total == 10
+
+
+def test_a_misspelled_hook_is_reported_and_the_plugin_skipped():
+    pm = get_plugin_manager(load_entrypoints=False)
+    plugin = types.SimpleNamespace(nndsl_layer=nndsl.hookimpl(lambda: []))
+    assert not pm.register(plugin, "typo_plugin")
+    assert any("typo_plugin" in w for w in pm.warnings)
+
+
+def test_autoload_can_be_switched_off(monkeypatch):
+    monkeypatch.setenv("NNDSL_DISABLE_PLUGIN_AUTOLOAD", "1")
+    pm = get_plugin_manager()
+    assert all(info.builtin for info in pm.info.values())
+
+
+def test_nndsl_plugins_lists_builtins_and_installed_plugins():
+    out = subprocess.run([sys.executable, "-m", "nndsl.cli", "plugins"], capture_output=True, text=True,
+                         check=True).stdout
+    assert "nndsl.builtins.layers_core (built-in)" in out
+    assert "keras-sequential" in out and "dense" in out
+    try:
+        import nndsl_extras  # noqa: F401
+    except ImportError:
+        pytest.skip("the example plugin nndsl-extras is not installed")
+    assert re.search(r"extras \(nndsl-extras [0-9.]+\)", out)
+    assert "layers: scale" in out
