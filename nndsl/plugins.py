@@ -27,6 +27,7 @@ BUILTIN_PLUGINS = (
     "nndsl.builtins.layers_recurrent",
     "nndsl.builtins.layers_merge",
     "nndsl.builtins.training",
+    "nndsl.builtins.datasets",
 )
 
 # Registration hooks, in the order the registry is filled.

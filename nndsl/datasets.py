@@ -1,0 +1,744 @@
+"""Training data for ``nndsl run``: load what a ``data`` statement names, prepare it for Keras.
+
+Two steps, both pure NumPy (nothing here imports TensorFlow or Keras):
+
+* :func:`load` turns ``data mnist`` (a registered :class:`~nndsl.registry.DatasetDef`) or
+  ``data "file.npz"`` into :class:`RawData`: the arrays as stored.
+* :func:`prepare` fits those arrays to a checked model: scales pixels, reshapes samples to
+  the input shapes, encodes labels for each output's loss, shuffles with a seed and splits
+  off validation and test sets. Every step it takes is recorded in ``Prepared.notes`` so
+  ``run`` can say what it did to the data.
+
+File layouts (paths relative to the spec's directory):
+
+* ``.npz`` (NumPy archive): ``x`` and ``y``, or ``x_train``, ``y_train`` and optionally
+  ``x_test``, ``y_test`` (Keras' own ``mnist.npz`` loads as-is). A model with several inputs
+  or outputs takes one array per name, prefixed by its role: ``x_NAME`` / ``y_NAME`` (or
+  ``x_train_NAME``, ``y_test_NAME``, ... with a test split), where NAME is the spec's input
+  or output name. Every array must fit the layout; anything else is an error, not ignored.
+* ``.npy`` pair: the path names the inputs file, whose stem is ``x`` or contains ``x`` as
+  an underscore-separated word (``x.npy``, ``digits_x.npy``, ``x_train.npy``); the labels
+  are the file beside it with that word replaced by ``y`` (``y.npy``, ``digits_y.npy``,
+  ``y_train.npy``). For ``x_train.npy``, ``x_test.npy`` and ``y_test.npy`` beside it are
+  the test split when both exist.
+* ``.csv``: a header row naming the columns, then numbers only; the label column is
+  ``label=NAME`` (default: the last column), every other column is an input feature.
+
+Pickles are never loaded (``allow_pickle=False`` always); an archive holding one is an error.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import warnings
+import zipfile
+import zlib
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence, Union
+
+import numpy as np
+
+from . import ir
+from .diagnostics import NndslError
+
+Arrays = Union[np.ndarray, "dict[str, np.ndarray]"]
+
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_NPY_MAGIC = b"\x93NUMPY"
+_CHUNK = 1 << 22  # elements per block when scanning for NaN (bounds the temporary mask)
+
+
+class DataError(NndslError):
+    """Training data is missing or unusable: says what was found and what was expected."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, hint: str | None = None):
+        self.message = message
+        self.hint = hint
+        super().__init__(message + (f"\n  = hint: {hint}" if hint else ""))
+
+
+@dataclass(frozen=True)
+class RawData:
+    """Arrays as loaded, before preparation.
+
+    Each ``x``/``y`` is one array (single input / output) or a dict keyed by the spec's
+    input / output names. ``x_test``/``y_test`` are None when the data has no test split.
+    ``source`` says in words where the data came from (printed by ``run``).
+    """
+
+    x_train: Arrays
+    y_train: Arrays
+    x_test: Arrays | None
+    y_test: Arrays | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Arrays ready for ``keras.Model.fit``: one array or a dict keyed by input/output name.
+
+    ``x_val``/``y_val`` are None without a validation split (pass them as ``validation_data``
+    rather than Keras' ``validation_split``, which takes the last rows unshuffled).
+    ``notes`` has one line per preparation step.
+    """
+
+    x_train: Arrays
+    y_train: Arrays
+    x_val: Arrays | None
+    y_val: Arrays | None
+    x_test: Arrays | None
+    y_test: Arrays | None
+    notes: tuple[str, ...]
+    source: str
+
+
+# Loading ----------------------------------------------------------------------------------
+
+
+def load(data_ref: ir.DataRef, registry, *, base_dir: str = ".") -> RawData:
+    """Load what a ``data`` statement names: a registered data set or a file.
+
+    Args:
+        data_ref: the checked ``data`` statement.
+        registry: where ``data NAME`` is looked up.
+        base_dir: relative paths resolve against it (the spec file's directory).
+
+    Raises:
+        DataError: the data cannot be found or read, or is not in a supported layout.
+    """
+    options = dict(data_ref.options)
+    if data_ref.kind == "dataset":
+        definition = registry.datasets.get(data_ref.value)
+        if definition is None:
+            known = ", ".join(sorted(registry.datasets)) or "none"
+            raise DataError(f"unknown data set '{data_ref.value}' (registered: {known})",
+                            'a file is written as a quoted path: data "file.npz"')
+        if options.get("label") is not None:
+            raise DataError(f"label={options['label']} applies to CSV files, not to data set '{data_ref.value}'")
+        try:
+            raw = definition.load()
+        except DataError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a plugin's loader is untrusted code
+            raise DataError(f"data set '{data_ref.value}' failed to load: {type(exc).__name__}: {exc}") from exc
+        if not isinstance(raw, RawData):
+            raise DataError(f"data set '{data_ref.value}' returned {type(raw).__name__}; "
+                            "expected nndsl.datasets.RawData")
+        return raw
+    path = os.path.join(base_dir, os.path.expanduser(data_ref.value))
+    return load_file(path, label=options.get("label"), shown=data_ref.value)
+
+
+def load_file(path: str, *, label: str | None = None, shown: str | None = None) -> RawData:
+    """Load a ``.npz``, ``.npy`` (pair) or ``.csv`` file; ``shown`` is the name used in messages."""
+    shown = shown or path
+    if not os.path.exists(path):
+        raise DataError(f"data file '{shown}' not found (looked for {os.path.abspath(path)})",
+                        "paths are relative to the spec file's directory")
+    if os.path.isdir(path):
+        raise DataError(f"data path '{shown}' is a directory; expected a .npz, .npy or .csv file")
+    ext = os.path.splitext(path)[1].lower()
+    if ext != ".csv" and label is not None:
+        raise DataError(f"label={label} applies to CSV files, not to '{shown}'",
+                        "in an .npz the labels are the arrays named y, y_train, y_test or y_NAME")
+    if ext == ".npz":
+        return _load_npz(path, shown)
+    if ext == ".npy":
+        return _load_npy_pair(path, shown)
+    if ext == ".csv":
+        return _load_csv(path, shown, label)
+    raise DataError(f"unsupported data file type '{ext or os.path.basename(path)}' ('{shown}'); "
+                    "expected .npz, .npy or .csv")
+
+
+def _magic(path: str, shown: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(6)
+    except OSError as exc:
+        raise DataError(f"cannot read '{shown}': {exc.strerror or exc}") from None
+
+
+def _not_npy_reason(head: bytes) -> str:
+    if head[:1] == b"\x80":
+        return "it looks like a Python pickle, which nndsl never loads"
+    if not head:
+        return "it is empty"
+    return "it does not start with a NumPy or zip signature"
+
+
+def _header_dtype(fh, shown: str, name: str) -> np.dtype:
+    """Read one .npy header (without the data) to see its dtype."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fh)
+        if version == (1, 0):
+            _, _, dtype = fmt.read_array_header_1_0(fh)
+        else:
+            _, _, dtype = fmt.read_array_header_2_0(fh)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DataError(f"'{shown}': array '{name}' is truncated or corrupt ({exc})") from None
+    return dtype
+
+
+def _pickle_error(shown: str, name: str) -> DataError:
+    return DataError(f"'{shown}': array '{name}' holds Python objects (a pickle); nndsl never loads "
+                     "pickles from data files",
+                     "save plain numeric arrays: np.savez(path, x=x.astype('float32'), y=y)")
+
+
+def _read_npz(path: str, shown: str) -> dict[str, np.ndarray]:
+    head = _magic(path, shown)
+    if head.startswith(_NPY_MAGIC):
+        raise DataError(f"'{shown}' is a single .npy array, not an .npz archive",
+                        "rename it to .npy (with its labels in a y.npy beside it), or save both "
+                        "with np.savez(path, x=x, y=y)")
+    if not head.startswith(_ZIP_MAGIC):
+        raise DataError(f"'{shown}' is not an .npz archive: {_not_npy_reason(head)}")
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = [m for m in zf.namelist() if not m.endswith("/")]
+            for member in members:
+                if not member.endswith(".npy"):
+                    raise DataError(f"'{shown}' holds '{member}', which is not a .npy array",
+                                    "an .npz holds only arrays: np.savez(path, x=x, y=y)")
+                with zf.open(member) as fh:
+                    if _header_dtype(fh, shown, member[:-4]).hasobject:
+                        raise _pickle_error(shown, member[:-4])
+        with np.load(path, allow_pickle=False) as npz:
+            for name in npz.files:
+                arrays[name] = npz[name]
+    except DataError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
+        raise DataError(f"'{shown}' is truncated or corrupt: {type(exc).__name__}: {exc}") from None
+    return arrays
+
+
+def _load_npz(path: str, shown: str) -> RawData:
+    arrays = _read_npz(path, shown)
+    if not arrays:
+        raise DataError(f"'{shown}' holds no arrays", "expected x and y, or x_train, y_train, x_test, y_test")
+    groups: dict[tuple[str, str], dict[str | None, np.ndarray]] = {}
+    odd: list[str] = []
+    for key, arr in arrays.items():
+        parsed = _parse_key(key)
+        if parsed is None:
+            odd.append(key)
+            continue
+        role, split, name = parsed
+        groups.setdefault((role, split), {})[name] = arr
+    expected = ("expected x and y, or x_train, y_train (and x_test, y_test); with several inputs or "
+                "outputs x_NAME / y_NAME (x_train_NAME, ...) named like the spec's inputs and outputs")
+    found = ", ".join(sorted(arrays))
+    if odd:
+        raise DataError(f"'{shown}' has arrays that fit no layout: {', '.join(sorted(odd))} (found: {found})",
+                        expected)
+    splits = {split for _, split in groups}
+    if "" in splits and splits - {""}:
+        raise DataError(f"'{shown}' mixes unsplit arrays (x, y) with train/test ones (found: {found})",
+                        "use either x, y or x_train, y_train, x_test, y_test")
+    train = "" if "" in splits else "train"
+    for role in ("x", "y"):
+        if (role, train) not in groups:
+            want = role if train == "" else f"{role}_train"
+            raise DataError(f"'{shown}' has no '{want}' array (found: {found})", expected)
+    has_test = ("x", "test") in groups or ("y", "test") in groups
+    if has_test and not (("x", "test") in groups and ("y", "test") in groups):
+        missing = "y_test" if ("x", "test") in groups else "x_test"
+        raise DataError(f"'{shown}' has a test split without '{missing}' (found: {found})",
+                        "give both x_test and y_test, or neither")
+
+    def pick(role: str, split: str) -> Arrays | None:
+        group = groups.get((role, split))
+        if group is None:
+            return None
+        if None in group:
+            if len(group) > 1:
+                base = role if not split else f"{role}_{split}"
+                named = ", ".join(f"{base}_{n}" for n in sorted(k for k in group if k is not None))
+                raise DataError(f"'{shown}' has both '{base}' and per-name arrays ({named})",
+                                "use one array per input/output name, or a single unnamed one")
+            return group[None]
+        return {name: arr for name, arr in group.items() if name is not None}
+
+    x_train, y_train = pick("x", train), pick("y", train)
+    x_test, y_test = pick("x", "test"), pick("y", "test")
+    n = _length(x_train)
+    described = f"{_count_words(n)} samples" + (f" + {_count_words(_length(x_test))} test" if x_test is not None else "")
+    return RawData(x_train, y_train, x_test, y_test, f"{shown} ({described})")
+
+
+def _parse_key(key: str) -> tuple[str, str, str | None] | None:
+    """``x`` -> (x, "", None); ``x_train`` -> (x, train, None); ``y_test_out`` -> (y, test, out)."""
+    role, _, rest = key.partition("_")
+    if role not in ("x", "y"):
+        return None
+    if key == role:
+        return role, "", None
+    for split in ("train", "test"):
+        if rest == split:
+            return role, split, None
+        if rest.startswith(split + "_") and len(rest) > len(split) + 1:
+            return role, split, rest[len(split) + 1:]
+    return (role, "", rest) if rest else None
+
+
+def _load_array(path: str, shown: str) -> np.ndarray:
+    head = _magic(path, shown)
+    if not head.startswith(_NPY_MAGIC):
+        raise DataError(f"'{shown}' is not a .npy array: {_not_npy_reason(head)}")
+    try:
+        with open(path, "rb") as fh:
+            if _header_dtype(fh, shown, os.path.basename(shown)).hasobject:
+                raise _pickle_error(shown, os.path.basename(shown))
+        return np.load(path, allow_pickle=False)
+    except DataError:
+        raise
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"'{shown}' is truncated or corrupt: {type(exc).__name__}: {exc}") from None
+
+
+def _swap_word(stem: str, old: str, new: str) -> str | None:
+    words = stem.split("_")
+    hits = [i for i, w in enumerate(words) if w.lower() == old]
+    if len(hits) != 1:
+        return None
+    words[hits[0]] = new if words[hits[0]].islower() else new.upper()
+    return "_".join(words)
+
+
+def _load_npy_pair(path: str, shown: str) -> RawData:
+    folder, filename = os.path.split(path)
+    stem, ext = os.path.splitext(filename)
+    label_stem = _swap_word(stem, "x", "y")
+    if label_stem is None:
+        raise DataError(f"cannot tell where the labels of '{shown}' are",
+                        "name the inputs file x.npy (or digits_x.npy, x_train.npy) and put the "
+                        "labels beside it as y.npy (digits_y.npy, y_train.npy)")
+    label_path = os.path.join(folder, label_stem + ext)
+    label_shown = os.path.join(os.path.dirname(shown), label_stem + ext)
+    if not os.path.exists(label_path):
+        raise DataError(f"labels file '{label_shown}' not found beside '{shown}'",
+                        f"a .npy inputs file needs its labels in {label_stem + ext} next to it")
+    x, y = _load_array(path, shown), _load_array(label_path, label_shown)
+    x_test = y_test = None
+    test_stem = _swap_word(stem, "train", "test")
+    described = f"{_count_words(_length(x))} samples"
+    if test_stem is not None:
+        xt_path = os.path.join(folder, test_stem + ext)
+        yt_stem = _swap_word(test_stem, "x", "y") or ""
+        yt_path = os.path.join(folder, yt_stem + ext)
+        if os.path.exists(xt_path) and os.path.exists(yt_path):
+            x_test = _load_array(xt_path, os.path.join(os.path.dirname(shown), test_stem + ext))
+            y_test = _load_array(yt_path, os.path.join(os.path.dirname(shown), yt_stem + ext))
+            described += f" + {_count_words(_length(x_test))} test"
+    return RawData(x, y, x_test, y_test, f"{shown} + {label_shown} ({described})")
+
+
+def _load_csv(path: str, shown: str, label: str | None) -> RawData:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            header = next(csv.reader(fh), None)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"'{shown}' is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
+    except OSError as exc:
+        raise DataError(f"cannot read '{shown}': {exc.strerror or exc}") from None
+    if not header:
+        raise DataError(f"'{shown}' is empty", "a CSV needs a header row naming the columns, then rows of numbers")
+    names = [h.strip() for h in header]
+    if all(_is_number(n) for n in names):
+        raise DataError(f"'{shown}' has no header row: its first row is numbers ({', '.join(names[:4])}"
+                        f"{', ...' if len(names) > 4 else ''})",
+                        "add a first row naming the columns, e.g. f1,f2,...,label")
+    if len(names) < 2:
+        raise DataError(f"'{shown}' has one column ({names[0]!r}); expected input columns and a label column")
+    if label is None:
+        label_at = len(names) - 1
+    else:
+        hits = [i for i, n in enumerate(names) if n == label]
+        if not hits:
+            raise DataError(f"'{shown}' has no column '{label}' (columns: {', '.join(names)})",
+                            "label=NAME names the label column; by default it is the last one")
+        if len(hits) > 1:
+            raise DataError(f"'{shown}' has {len(hits)} columns named '{label}'")
+        label_at = hits[0]
+    table = _read_numbers(path, shown, names)
+    if table.shape[0] == 0:
+        raise DataError(f"'{shown}' has a header but no rows of data")
+    labels = table[:, label_at]
+    features = np.delete(table, label_at, axis=1).astype(np.float32)
+    if np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)):
+        labels = labels.astype(np.int64)
+    else:
+        labels = labels.astype(np.float32)
+    return RawData(features, labels, None, None,
+                   f"{shown} ({_count_words(len(features))} rows, {features.shape[1]} features, "
+                   f"label column '{names[label_at]}')")
+
+
+def _read_numbers(path: str, shown: str, names: Sequence[str]) -> np.ndarray:
+    """NumPy's fast reader; when it refuses, find the exact line and field ourselves."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "input contained no data": handled by the caller
+            table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, comments=None,
+                               quotechar='"', dtype=np.float64, encoding="utf-8-sig")
+    except (ValueError, UnicodeDecodeError):
+        _explain_bad_csv(path, shown, names)
+        raise DataError(f"'{shown}' could not be read as numbers") from None
+    if table.shape[0] and table.shape[1] != len(names):
+        raise DataError(f"'{shown}': the rows have {table.shape[1]} fields but the header names {len(names)} columns")
+    return table
+
+
+def _explain_bad_csv(path: str, shown: str, names: Sequence[str]) -> None:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            next(reader, None)
+            for row in reader:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                line = reader.line_num
+                if len(row) != len(names):
+                    raise DataError(f"'{shown}' line {line} has {len(row)} fields; the header has {len(names)} "
+                                    f"({', '.join(names)})", "every row needs one value per column")
+                for name, value in zip(names, row):
+                    if not _is_number(value):
+                        raise DataError(f"'{shown}' line {line}, column '{name}': {value.strip()!r} is not a number",
+                                        "every column must be numeric; encode categories as integers first")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"'{shown}' is not UTF-8 text (offset {exc.start})") from None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+# Preparation ------------------------------------------------------------------------------
+
+
+def prepare(raw: RawData, model: ir.Model, registry, *, seed: int = 0,
+            validation_split: float | None = None, test_split: float = 0.1) -> Prepared:
+    """Fit raw arrays to ``model``: dtypes, shapes, labels per loss, seeded shuffle, splits.
+
+    Args:
+        raw: what :func:`load` returned.
+        model: the checked model (its inputs, outputs and losses decide the preparation).
+        registry: where each loss says what labels it wants (``LossDef.labels``).
+        seed: the shuffle seed (the shuffle happens before any split).
+        validation_split: share of the training rows held out for validation (None or 0: none).
+        test_split: share held out as a test set when the data has no test split of its own.
+
+    Raises:
+        DataError: the data does not fit the model (shapes, label range, NaN, sizes).
+    """
+    for what, share in (("validation_split", validation_split), ("test_split", test_split)):
+        if share is not None and not 0.0 <= share < 1.0:
+            raise DataError(f"{what} must be in [0, 1), got {share}")
+    notes: list[str] = []
+    # Messages name arrays as the files do: x and y, or x_train ... when there is a test split.
+    train = "train" if raw.x_test is not None or raw.y_test is not None else ""
+    x_train = _by_name(raw.x_train, model.inputs, "x", train, "input")
+    y_train = _by_name(raw.y_train, _outputs(model), "y", train, "output")
+    x_test = y_test = None
+    if raw.x_test is not None or raw.y_test is not None:
+        if raw.x_test is None or raw.y_test is None:
+            raise DataError("the data has a test split with " +
+                            ("labels but no inputs" if raw.x_test is None else "inputs but no labels"))
+        x_test = _by_name(raw.x_test, model.inputs, "x", "test", "input")
+        y_test = _by_name(raw.y_test, _outputs(model), "y", "test", "output")
+    n = _common_length({**_label(x_train, "x_" + train if train else "x"),
+                        **_label(y_train, "y_" + train if train else "y")})
+    if x_test is not None:
+        _common_length({**_label(x_test, "x_test"), **_label(y_test, "y_test")})
+
+    many_in, many_out = len(model.inputs) > 1, len(model.outputs) > 1
+    x_plans = {}
+    for inp in model.inputs:
+        prefix = f"input '{inp.name}': " if many_in else ""
+        x_plans[inp.name] = _plan_input(x_train[inp.name], inp, prefix, notes,
+                                        x_test[inp.name] if x_test is not None else None)
+    y_plans = {}
+    for out in model.outputs:
+        prefix = f"output '{out}': " if many_out else ""
+        y_plans[out] = _plan_labels(y_train[out], out, model, registry, prefix, notes,
+                                    y_test[out] if y_test is not None else None)
+
+    perm = np.random.default_rng(seed).permutation(n)
+    notes.append(f"shuffled {_count_words(n)} samples with seed {seed}")
+    if x_test is not None:
+        rest = perm
+        notes.append(f"test set: the data's own ({_count_words(_length(raw.x_test))} samples)")
+    elif test_split:
+        n_test = _share(n, test_split)
+        test_idx, rest = perm[:n_test], perm[n_test:]
+        notes.append(f"held out {test_split:.0%} ({_count_words(n_test)} samples) as test set")
+    else:
+        rest = perm
+        notes.append("no test set (test_split=0 and the data has none)")
+    val_idx = None
+    if validation_split:
+        n_val = _share(len(rest), validation_split)
+        val_idx, rest = rest[:n_val], rest[n_val:]
+        notes.append(f"held out {validation_split:.0%} ({_count_words(n_val)} samples) for validation")
+    if len(rest) == 0:
+        raise DataError(f"no training samples left: the data has {_count_words(n)} and the test/validation "
+                        "splits take them all", "use more data or smaller test_split / validation_split")
+
+    def build(source: Mapping[str, np.ndarray], plans, idx) -> Arrays:
+        out = {name: plans[name](source[name] if idx is None else source[name][idx]) for name in plans}
+        return out if len(out) > 1 else next(iter(out.values()))
+
+    xt = build(x_train, x_plans, rest)
+    yt = build(y_train, y_plans, rest)
+    xv = yv = None
+    if val_idx is not None:
+        xv, yv = build(x_train, x_plans, val_idx), build(y_train, y_plans, val_idx)
+    if x_test is not None:
+        xs, ys = build(x_test, x_plans, None), build(y_test, y_plans, None)
+    elif test_split:
+        xs, ys = build(x_train, x_plans, test_idx), build(y_train, y_plans, test_idx)
+    else:
+        xs = ys = None
+    sizes = [f"train {_count_words(len(rest))}"]
+    if val_idx is not None:
+        sizes.append(f"validation {_count_words(len(val_idx))}")
+    if xs is not None:
+        sizes.append(f"test {_count_words(_length(xs))}")
+    notes.append(" / ".join(sizes) + " samples")
+    return Prepared(xt, yt, xv, yv, xs, ys, tuple(notes), raw.source)
+
+
+def _outputs(model: ir.Model) -> list[tuple[str, tuple]]:
+    return [(name, model.tensor_shape(name)) for name in model.outputs]
+
+
+def _by_name(data: Any, slots, role: str, split: str, kind: str) -> dict[str, np.ndarray]:
+    """Map the data's arrays to the model's inputs (or outputs) by name."""
+    names = [s.name if isinstance(s, ir.Input) else s[0] for s in slots]
+    base = f"{role}_{split}" if split else role
+    if isinstance(data, Mapping):
+        given = set(data)
+        missing = [n for n in names if n not in given]
+        extra = sorted(given - set(names))
+        if missing or extra:
+            found = ", ".join(f"{role}_{k}" for k in sorted(given)) or "none"
+            want = ", ".join(f"{role}_{n}" for n in names)
+            raise DataError(f"the model's {kind}s are {', '.join(names)} but the data's {role} arrays are "
+                            f"{found}", f"name one array per {kind}: {want}")
+        out = {n: data[n] for n in names}
+    else:
+        if len(names) > 1:
+            want = ", ".join(f"{role}_{n}" for n in names)
+            raise DataError(f"the model has {len(names)} {kind}s ({', '.join(names)}) but the data has one "
+                            f"'{base}' array", f"name one array per {kind}: {want}")
+        out = {names[0]: data}
+    for name, arr in out.items():
+        label = base if len(names) == 1 else f"{base}['{name}']"
+        if not isinstance(arr, np.ndarray):
+            raise DataError(f"{label} is a {type(arr).__name__}, expected a NumPy array")
+        if arr.ndim == 0:
+            raise DataError(f"{label} is a single number, expected one sample per row")
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) or np.iscomplexobj(arr):
+            raise DataError(f"{label} has dtype {arr.dtype}; expected numbers (integers or floats)")
+    return out
+
+
+def _label(arrays: Mapping[str, np.ndarray], base: str) -> dict[str, np.ndarray]:
+    if len(arrays) == 1:
+        return {base: next(iter(arrays.values()))}
+    return {f"{base}['{k}']": v for k, v in arrays.items()}
+
+
+def _common_length(arrays: Mapping[str, np.ndarray]) -> int:
+    lengths = {name: len(arr) for name, arr in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        listed = ", ".join(f"{name} has {_count_words(n)}" for name, n in lengths.items())
+        raise DataError(f"the arrays disagree on the number of samples: {listed}",
+                        "every array needs one row per sample")
+    n = next(iter(lengths.values()))
+    if n == 0:
+        raise DataError(f"the data is empty: {', '.join(lengths)} have no samples")
+    return n
+
+
+def _length(data: Arrays) -> int:
+    return len(next(iter(data.values()))) if isinstance(data, Mapping) else len(data)
+
+
+def _share(n: int, fraction: float) -> int:
+    """round(n * fraction), but at least one row when the fraction is positive."""
+    return min(n, max(1, int(round(n * fraction)))) if fraction > 0 else 0
+
+
+def _count_words(n: int) -> str:
+    return f"{n:,}"
+
+
+def _fits(sample: tuple, target: tuple) -> bool:
+    return len(sample) == len(target) and all(t is None or t == s for s, t in zip(sample, target))
+
+
+def _check_finite(arr: np.ndarray, label: str) -> None:
+    if not np.issubdtype(arr.dtype, np.floating):
+        return
+    flat = arr.reshape(-1) if arr.flags.c_contiguous else arr.ravel()
+    for start in range(0, flat.size, _CHUNK):
+        block = flat[start:start + _CHUNK]
+        bad = ~np.isfinite(block)
+        if bad.any():
+            at = start + int(np.argmax(bad))
+            sample = at // max(1, int(np.prod(arr.shape[1:])))
+            kind = "NaN" if np.isnan(flat[at]) else "an infinite value"
+            raise DataError(f"{label} contains {kind} (first in sample {sample})",
+                            "clean or drop those rows before training")
+
+
+def _plan_input(arr: np.ndarray, inp: ir.Input, prefix: str, notes: list[str], test: np.ndarray | None):
+    """Check one input array against its spec input; return the conversion for any row subset."""
+    target = tuple(inp.shape)
+    sample = tuple(arr.shape[1:])
+    label = f"the data for input '{inp.name}'"
+    _check_finite(arr, label)
+    if test is not None:
+        _check_finite(test, f"the test data for input '{inp.name}'")
+        if test.shape[1:] != arr.shape[1:]:
+            raise DataError(f"the test inputs have samples of shape {tuple(test.shape[1:])} but the training "
+                            f"inputs {sample}")
+    reshape = None
+    if not _fits(sample, target):
+        size = int(np.prod(sample)) if sample else 1
+        if None in target or size != int(np.prod(target)):
+            raise DataError(
+                f"input '{inp.name}' takes samples of shape {target} but the data's samples are {sample} "
+                f"({size:,} values each)",
+                "change the input statement to match the data, e.g. input " + " ".join(map(str, sample or (1,))))
+        reshape = target
+        notes.append(f"{prefix}reshaped {sample} -> {target}"
+                     + (" (added a channel axis)" if target[:-1] == sample and target[-1] == 1 else ""))
+    want = inp.dtype
+    integer_input = want.startswith("int") or want == "uint8"
+    scale = arr.dtype == np.uint8 and not integer_input and want != "bool"
+    if integer_input and np.issubdtype(arr.dtype, np.floating):
+        if not np.all(arr == np.round(arr)):
+            raise DataError(f"input '{inp.name}' is {want} (ids) but the data has fractional values",
+                            "integer inputs (for embedding) need whole numbers")
+    out_dtype = {"float16": np.float32, "bfloat16": np.float32}.get(want, np.dtype(want))
+    if scale:
+        notes.append(f"{prefix}scaled uint8 pixels to [0, 1] (float32)")
+    elif arr.dtype != out_dtype:
+        notes.append(f"{prefix}converted {arr.dtype} to {np.dtype(out_dtype).name}")
+
+    def convert(part: np.ndarray) -> np.ndarray:
+        if scale:
+            part = np.divide(part, np.float32(255.0), dtype=np.float32)
+        else:
+            part = part.astype(out_dtype, copy=False)
+        if reshape is not None:
+            part = part.reshape((len(part),) + reshape)
+        return part
+
+    return convert
+
+
+def _loss_for(model: ir.Model, output: str, registry):
+    losses = dict(model.training.losses)
+    name = losses.get(output) or losses.get("")
+    if name is None:
+        return None
+    return registry.losses.get(name)
+
+
+def _plan_labels(arr: np.ndarray, output: str, model: ir.Model, registry, prefix: str, notes: list[str],
+                 test: np.ndarray | None):
+    """Check one label array against its output and loss; return the conversion for any row subset."""
+    out_shape = tuple(model.tensor_shape(output))
+    loss = _loss_for(model, output, registry)
+    kind = loss.labels if loss is not None else "values"
+    loss_name = loss.name if loss is not None else None
+    sample = tuple(arr.shape[1:])
+    arrays = [("the labels", arr)] + ([("the test labels", test)] if test is not None else [])
+    for what, a in arrays:
+        _check_finite(a, f"{what} for output '{output}'")
+        if a.shape[1:] != sample:
+            raise DataError(f"the test labels have samples of shape {tuple(a.shape[1:])} but the training "
+                            f"labels {sample}")
+    classes = out_shape[-1] if out_shape else None
+    per_class = bool(out_shape) and classes is not None and classes > 1
+    lead = out_shape[:-1] if out_shape else ()
+    is_ids = per_class and (_fits(sample, lead) or _fits(sample, lead + (1,)))
+    for_loss = f" for loss {loss_name}" if loss_name else ""
+
+    if kind in ("one_hot", "sparse") and is_ids:
+        for what, a in arrays:
+            if np.issubdtype(a.dtype, np.floating) and not np.all(a == np.round(a)):
+                raise DataError(f"{what} for output '{output}' have fractional values, but loss {loss_name} "
+                                f"wants class ids 0..{classes - 1} (or one-hot rows of {classes})")
+            low, high = a.min(), a.max()
+            if low < 0 or high >= classes:
+                raise DataError(f"{what} for output '{output}' range from {low:g} to {high:g}, but the output "
+                                f"has {classes} classes (ids 0..{classes - 1})",
+                                f"make the output's last layer {int(high) + 1} wide, or fix the labels")
+        ids_shape = lead
+        if kind == "one_hot":
+            eye = np.eye(classes, dtype=np.float32)
+            notes.append(f"{prefix}one-hot encoded labels ({classes} classes){for_loss}")
+            return lambda part: eye[part.reshape((len(part),) + tuple(
+                s if s is not None else -1 for s in ids_shape)).astype(np.intp, copy=False)]
+        notes.append(f"{prefix}labels as integer class ids ({classes} classes){for_loss}")
+        return lambda part: part.reshape((len(part),) + tuple(s if s is not None else -1 for s in ids_shape)
+                                         ).astype(np.int32, copy=False)
+
+    if kind == "sparse" and per_class and _fits(sample, out_shape):
+        for what, a in arrays:
+            if not (np.all((a == 0) | (a == 1)) and np.all(a.sum(axis=-1) == 1)):
+                raise DataError(f"{what} for output '{output}' have shape {sample} but are not one-hot rows; "
+                                f"loss {loss_name} wants class ids 0..{classes - 1}")
+        notes.append(f"{prefix}converted one-hot labels to class ids{for_loss}")
+        return lambda part: np.argmax(part, axis=-1).astype(np.int32)
+
+    if kind == "sparse":
+        raise DataError(f"loss {loss_name} wants class ids for output '{output}' of shape {out_shape}, "
+                        f"but the labels have samples of shape {sample}",
+                        "sparse losses need an output of (classes,) and integer labels")
+
+    # one_hot with labels already per class, binary and values: the labels are the targets.
+    reshape = None
+    if not _fits(sample, out_shape):
+        size = int(np.prod(sample)) if sample else 1
+        if None in out_shape or size != int(np.prod(out_shape)):
+            hint = None
+            if kind == "one_hot" and not per_class:
+                hint = "class ids need an output with one unit per class, e.g. dense 10 softmax"
+            raise DataError(f"output '{output}' has shape {out_shape} but the labels have samples of shape "
+                            f"{sample} ({size:,} values each){for_loss}", hint)
+        reshape = out_shape
+        if sample not in ((), (1,)) or out_shape != (1,):
+            notes.append(f"{prefix}reshaped labels {sample} -> {out_shape}")
+    if kind == "binary":
+        for what, a in arrays:
+            low, high = a.min(), a.max()
+            if not (0 <= low and high <= 1) and not np.all((a == -1) | (a == 1)):
+                raise DataError(f"{what} for output '{output}' range from {low:g} to {high:g}, but loss "
+                                f"{loss_name} wants binary labels in [0, 1] (or -1/1)")
+        notes.append(f"{prefix}binary labels as float32{for_loss}")
+    elif arr.dtype != np.float32:
+        notes.append(f"{prefix}labels as float32 values{for_loss}")
+
+    def convert(part: np.ndarray) -> np.ndarray:
+        part = part.astype(np.float32, copy=False)
+        if reshape is not None:
+            part = part.reshape((len(part),) + reshape)
+        return part
+
+    return convert
