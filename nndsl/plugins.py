@@ -28,6 +28,7 @@ BUILTIN_PLUGINS = (
     "nndsl.builtins.layers_merge",
     "nndsl.builtins.training",
     "nndsl.builtins.datasets",
+    "nndsl.builtins.backends",
 )
 
 # Registration hooks, in the order the registry is filled.
@@ -127,11 +128,11 @@ def build_registry(pm: PluginManager) -> Registry:
         hook = getattr(pm.hook, f"nndsl_{table}", None)
         if hook is None:
             continue
-        for impl in reversed(hook.get_hookimpls()):  # registration order
+        for impl in hook.get_hookimpls():  # registration order: built-ins first
             owner = pm.pm.get_name(impl.plugin) or "?"
             try:
                 defs = list(iter_defs(impl.function()))
-            except Exception as exc:  # noqa: BLE001 - plugins are untrusted input
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - plugins are untrusted input
                 registry.warnings.append(f"plugin {owner!r} skipped: its nndsl_{table} hook raised "
                                          f"{type(exc).__name__}: {exc}")
                 continue
