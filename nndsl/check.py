@@ -47,7 +47,7 @@ def check_source(source: Source, registry: Registry | None = None) -> CheckResul
         raise SpecError([Diagnostic(codes.EMPTY, "the spec has no statements (only comments or blank lines)",
                                     empty.span, empty.hint)], source)
     bound, diags = resolve(module, registry)
-    nodes, shape_diags = infer(bound)
+    nodes, shape_diags = infer(bound, registry)
     diags = diags + shape_diags
     diags += lint(bound, nodes, registry)
     errors = [d for d in diags if d.is_error]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from . import codes, ir
 from .diagnostics import Diagnostic
-from .registry import ParamCount, ShapeError
-from .resolve import BoundModel
+from .registry import ParamCount, Registry, ShapeError, plugin_owner
+from .resolve import BoundLayer, BoundModel
 
 
 def format_shape(shape) -> str:
@@ -18,7 +18,30 @@ def format_shape(shape) -> str:
     return "(None" + "".join(", " + ("None" if d is None else str(d)) for d in shape) + ")"
 
 
-def infer(bound: BoundModel) -> tuple[tuple[ir.Node, ...], list[Diagnostic]]:
+class _BadRule(Exception):
+    """A layer's shape or parameter-count rule returned something that is not a shape or count."""
+
+
+def _run_rules(layer: BoundLayer, attrs: dict, in_shapes: list) -> tuple[tuple, ParamCount]:
+    shape = layer.layer.output_shape(attrs, in_shapes)
+    if not isinstance(shape, (tuple, list)) or not all(
+            d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in shape):
+        raise _BadRule(f"its shape rule returned {shape!r:.80}; expected a tuple of ints or None")
+    count = layer.layer.count_params(attrs, in_shapes)
+    if isinstance(count, int) and not isinstance(count, bool):
+        count = ParamCount(count)
+    if not (isinstance(count, ParamCount) and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                                                  for n in (count.trainable, count.non_trainable))):
+        raise _BadRule(f"its parameter-count rule returned {count!r:.80}; expected a ParamCount")
+    return tuple(shape), count
+
+
+def infer(bound: BoundModel, registry: Registry | None = None) -> tuple[tuple[ir.Node, ...], list[Diagnostic]]:
+    """Shapes and counts for every layer; a rule a plugin wrote that fails is a diagnostic naming it.
+
+    ``registry`` tells plugin layers from built-in ones: a built-in rule that fails is a bug
+    in nndsl and propagates.
+    """
     shapes: dict[str, tuple] = {i.name: i.shape for i in bound.inputs}
     nodes: list[ir.Node] = []
     diagnostics: list[Diagnostic] = []
@@ -28,15 +51,21 @@ def infer(bound: BoundModel) -> tuple[tuple[ir.Node, ...], list[Diagnostic]]:
         in_shapes = [shapes[s] for s in layer.inputs]
         attrs = dict(layer.attrs)
         try:
-            shape = tuple(layer.layer.output_shape(attrs, in_shapes))
-            count = layer.layer.count_params(attrs, in_shapes)
+            shape, count = _run_rules(layer, attrs, in_shapes)
         except ShapeError as e:
             got = ", ".join(f"{s} {format_shape(shapes[s])}" for s in layer.inputs)
             diagnostics.append(Diagnostic(codes.SHAPE, f"{layer.layer.name}: {e.message} (input: {got})",
                                           layer.span, e.hint))
             continue
-        if not isinstance(count, ParamCount):
-            count = ParamCount(int(count))
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - plugin rules are untrusted code
+            owner = plugin_owner(registry, "layers", layer.layer.name)
+            if owner is None:
+                raise
+            detail = str(exc) if isinstance(exc, _BadRule) else f"{type(exc).__name__}: {exc}"
+            diagnostics.append(Diagnostic(
+                codes.SHAPE, f"layer '{layer.layer.name}' (from plugin {owner}) failed: {detail}", layer.span,
+                f"this is a bug in plugin {owner}, not in the spec; report it to its authors"))
+            continue
         if any(d is not None and d <= 0 for d in shape):
             got = ", ".join(format_shape(shapes[s]) for s in layer.inputs)
             diagnostics.append(Diagnostic(

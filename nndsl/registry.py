@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from .diagnostics import NndslError
 from .params import Param
 
 Shape = tuple  # tuple[int | None, ...], without the batch dimension
@@ -241,7 +242,14 @@ class Registry:
         if not isinstance(ident, str) or not ident.isidentifier() or not ident.isascii() or ident != ident.lower():
             raise RegistryError(f"plugin {owner!r} registered {table[:-1]} with bad name {name!r}: "
                                 "names are lower-case ASCII identifiers")
-        names = [name, *getattr(item, "aliases", ())]
+        aliases = getattr(item, "aliases", ())
+        if not isinstance(aliases, (tuple, list)) or not all(
+                isinstance(a, str) and a.isidentifier() and a.isascii() and a == a.lower() for a in aliases):
+            raise RegistryError(f"plugin {owner!r} registered {table[:-1]} {name!r} with bad aliases "
+                                f"{aliases!r:.80}: expected a tuple of lower-case ASCII identifiers")
+        if isinstance(item, LayerDef):
+            _check_layer_def(item, owner)
+        names = [name, *aliases]
         target = getattr(self, table)
         for n in names:
             if n in target:
@@ -272,6 +280,36 @@ class Registry:
                 continue  # aliases are listed under their canonical name
             out.setdefault(owner, {}).setdefault(table, []).append(name)
         return out
+
+
+def _check_layer_def(layer: LayerDef, owner: str) -> None:
+    """The parts of a LayerDef that checking calls into must have the right types."""
+    from .params import Kind
+
+    problem = None
+    if not isinstance(layer.params, (tuple, list)) or not all(
+            isinstance(p, Param) and isinstance(p.name, str) and isinstance(p.kind, Kind) for p in layer.params):
+        problem = f"params {layer.params!r:.80} (expected a tuple of nndsl.params.Param)"
+    elif not callable(layer.output_shape) or not callable(layer.count_params):
+        problem = "a shape or parameter-count rule that is not callable"
+    elif not all(f is None or callable(f) for f in (layer.lower_keras, layer.expand_params)):
+        problem = "a lower_keras or expand_params that is not callable"
+    if problem is not None:
+        raise RegistryError(f"plugin {owner!r} registered layer {layer.name!r} with {problem}")
+
+
+class PluginCodeError(NndslError):
+    """Code a plugin contributed (a lowering, a rule) failed while nndsl ran it."""
+
+    exit_code = 5
+
+
+def plugin_owner(registry: "Registry | None", table: str, name: str) -> str | None:
+    """Who registered ``name``, or None when nndsl itself did (its failures are nndsl's bugs)."""
+    if registry is None:
+        return None
+    owner = registry.owner(table, name)
+    return None if owner.startswith("nndsl.builtins.") else owner
 
 
 def iter_defs(value: Any) -> Iterable[Any]:

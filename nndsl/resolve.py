@@ -13,7 +13,7 @@ from typing import Any, Sequence
 from . import ast, codes
 from .diagnostics import Diagnostic, Severity, Span, did_you_mean
 from .params import ArgError, ConvertContext, Param, describe
-from .registry import LayerDef, Registry
+from .registry import LayerDef, Registry, plugin_owner
 from .statements import (CALLBACKS, DATA_PARAMS, FIT_PARAMS, INPUT_PARAMS, RESERVED_WORDS,
                          STATEMENT_KEYWORDS)
 from . import ir
@@ -497,9 +497,11 @@ class _Resolver:
         params = layer.params
         if layer.expand_params is not None:
             try:
-                params = layer.expand_params(self.registry, args)
+                params = self.expand_params(layer, args, step)
             except ArgError as e:
                 self.error(codes.ARG_TYPE, f"{layer.name}: {e.message}", e.span or step.name_span, e.hint)
+                return POISONED
+            if params is None:
                 return POISONED
         bound = self.bind(layer.name, params, attrs_call, args)
         if bound is None:
@@ -512,10 +514,31 @@ class _Resolver:
         params = layer.params
         if layer.expand_params is not None:
             try:
-                params = layer.expand_params(self.registry, args)
+                params = self.expand_params(layer, args, call)
             except ArgError:
                 return
+            if params is None:
+                return
         self.bind(layer.name, params, call, args)
+
+    def expand_params(self, layer: LayerDef, args, step: ast.Call) -> tuple[Param, ...] | None:
+        """A layer's own signature rule; a plugin's that fails is reported (None), not raised."""
+        assert layer.expand_params is not None
+        try:
+            params = layer.expand_params(self.registry, args)
+            if not all(isinstance(p, Param) for p in params):
+                raise TypeError(f"expand_params returned {params!r:.80}; expected Params")
+            return tuple(params)
+        except ArgError:
+            raise
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - plugin rules are untrusted code
+            owner = plugin_owner(self.registry, "layers", layer.name)
+            if owner is None:
+                raise
+            self.error(codes.ARG_TYPE, f"layer '{layer.name}' (from plugin {owner}) failed: "
+                       f"{type(exc).__name__}: {exc}", step.name_span,
+                       f"this is a bug in plugin {owner}, not in the spec; report it to its authors")
+            return None
 
     def lookup_layer(self, step: ast.Call) -> tuple[LayerDef | None, ast.Call, Sequence[ast.Value]]:
         layer = self.registry.layers.get(step.name)

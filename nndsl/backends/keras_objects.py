@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..registry import KerasCall
+from ..registry import KerasCall, PluginCodeError, plugin_owner
 
 
 def instantiate(value: Any) -> Any:
@@ -34,7 +34,16 @@ def instantiate(value: Any) -> Any:
 def layer_call(node, registry) -> KerasCall:
     """The KerasCall for one IR node, with its spec name as the Keras layer name."""
     layer = registry.layers[node.op]
-    call = layer.keras_call(node.attr, node.explicit)
+    try:
+        call = layer.keras_call(node.attr, node.explicit)
+        if not isinstance(call, KerasCall):
+            raise TypeError(f"lower_keras returned {call!r:.80}; expected a KerasCall")
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - plugin lowerings are untrusted code
+        owner = plugin_owner(registry, "layers", layer.name)
+        if owner is None:
+            raise
+        raise PluginCodeError(f"layer '{layer.name}' (from plugin {owner}) failed to lower to Keras: "
+                              f"{type(exc).__name__}: {exc}") from None
     return KerasCall(call.cls, call.args, (*call.kwargs, ("name", node.name)), call.module)
 
 
