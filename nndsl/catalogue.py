@@ -181,12 +181,13 @@ def _activations(registry: Registry) -> list[str]:
 
 
 def _datasets(registry: Registry) -> list[str]:
-    names = sorted(registry.datasets)
     out = ["### Data sets", ""]
-    if not names:
+    if not registry.datasets:
         return out + ["No data set is registered by the built-in plugins in this version; `data` takes a",
                       "quoted path."]
-    return out + ["Built-in names for `data NAME`: " + ", ".join(_code(n) for n in names) + "."]
+    out += ["`data NAME` names one of these; anything else is a quoted path: `data \"file.npz\"`.", ""]
+    return out + _table(("data set", "aliases", "description"), [
+        (_code(d.name), _aliases(d), getattr(d, "doc", "")) for d in _canonical(registry.datasets)])
 
 
 def _statements() -> list[str]:
