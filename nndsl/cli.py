@@ -173,6 +173,66 @@ def cmd_plugins(args) -> int:
     return ExitCode.OK
 
 
+def _run_options(args):
+    from .run import RunOptions
+
+    workers = tuple(w.strip() for w in args.workers.split(",") if w.strip()) if args.workers else ()
+    return RunOptions(epochs=args.epochs, batch_size=args.batch_size, data=args.data, backend=args.backend,
+                      seed=args.seed, out=args.out, precision=args.precision, strategy=args.strategy,
+                      workers=workers, task_index=args.task_index, quiet=args.quiet, json=args.json)
+
+
+def cmd_run(args) -> int:
+    from .diagnostics import UsageError
+    from .run import resume, run
+
+    registry = _registry()
+    options = _run_options(args)
+    if args.resume:
+        if args.file:
+            raise UsageError("give either a spec FILE or --resume DIR, not both")
+        resume(args.resume, options, registry)
+        return ExitCode.OK
+    if not args.file:
+        raise UsageError("nndsl run needs a spec FILE (or --resume DIR)")
+    run(args.file, options, registry, on_checked=None if args.quiet else _print_warnings)
+    return ExitCode.OK
+
+
+def cmd_evaluate(args) -> int:
+    from .run.use import evaluate
+
+    evaluate(args.target, _registry(), data=args.data, as_json=args.json)
+    return ExitCode.OK
+
+
+def cmd_predict(args) -> int:
+    from .run.use import predict
+
+    predict(args.target, args.input, _registry(), output=args.output, as_json=args.json)
+    return ExitCode.OK
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def _natural(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
 # Parser -----------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -206,6 +266,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", metavar="NAME", help="keras-sequential, keras-functional, or a plugin's")
     p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of stdout")
     p.set_defaults(func=cmd_emit)
+
+    p = sub.add_parser("run", help="train a spec: data, fit, evaluate, save a run directory")
+    p.add_argument("file", metavar="FILE", nargs="?", help="the spec to train")
+    p.add_argument("--resume", metavar="DIR", help="continue a killed or interrupted run from its last checkpoint")
+    p.add_argument("--epochs", type=_positive, metavar="N", help="override fit epochs (with --resume: extend)")
+    p.add_argument("--batch-size", type=_positive, metavar="N", help="override fit batch_size")
+    p.add_argument("--data", metavar="DATA", help="a data set name or a .npz/.npy/.csv path (overrides the spec)")
+    p.add_argument("--backend", metavar="NAME", help="keras-sequential, keras-functional, or a plugin's")
+    p.add_argument("--seed", type=_natural, metavar="N", help="seed Keras and the data shuffle (reproducible on CPU)")
+    p.add_argument("--out", metavar="DIR", help="run directory (default runs/<model>-<timestamp>)")
+    p.add_argument("--precision", choices=("float32", "mixed_float16", "mixed_bfloat16"),
+                   help="Keras dtype policy")
+    p.add_argument("--strategy", choices=("auto", "none", "mirrored", "multiworker"), default="auto",
+                   help="auto: MirroredStrategy on several GPUs; multiworker: TF_CONFIG or --workers")
+    p.add_argument("--workers", metavar="HOST:PORT,...", help="the multiworker cluster (with --task-index)")
+    p.add_argument("--task-index", type=_natural, metavar="N", help="this worker's index in --workers")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--quiet", action="store_true", help="no progress, notes or summary")
+    out.add_argument("--json", action="store_true", help="one JSON object per line: start, each epoch, end")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("evaluate", help="evaluate a trained run (or model.keras) on its test set or --data")
+    p.add_argument("target", metavar="DIR|MODEL.keras")
+    p.add_argument("--data", metavar="DATA", help="evaluate on this data instead of the run's test set")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="run a trained model on inputs from a .npy file")
+    p.add_argument("target", metavar="DIR|MODEL.keras")
+    p.add_argument("input", metavar="INPUT.npy")
+    p.add_argument("-o", "--output", metavar="OUT.npy", help="write the predictions here (atomically)")
+    p.add_argument("--json", action="store_true", help="print the predictions as JSON")
+    p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("plugins", help="list loaded plugins and what each provides")
     p.add_argument("--format", choices=("text", "json"), default="text")

@@ -1,0 +1,383 @@
+"""``nndsl run``: check the spec, load and prepare its data, build, fit, evaluate, save.
+
+The spec's training section is the plan (optimizer, losses, metrics, ``fit`` settings,
+callbacks, ``data``); :class:`RunOptions` holds what the command line overrides. Every step
+says what it did (the data source, each preparation, the device). The run directory is
+described in :mod:`.outputs`; ``run.json`` records the resolved settings so ``--resume``
+continues with exactly the same data split, batch size and seed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Mapping, TextIO
+
+from .. import ir
+from ..diagnostics import NndslError, UsageError
+from ..statements import CALLBACKS, FIT_PARAMS
+from . import outputs
+from .outputs import RunDir, RunDirError
+
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+class RunError(NndslError):
+    """Building or training failed for a reason the user can act on."""
+
+    exit_code = 4
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Command-line overrides of the spec's ``fit`` and ``data`` statements (None: the spec's)."""
+
+    epochs: int | None = None
+    batch_size: int | None = None
+    data: str | None = None
+    backend: str | None = None
+    seed: int | None = None
+    out: str | None = None
+    precision: str | None = None
+    strategy: str = "auto"
+    workers: tuple[str, ...] = ()
+    task_index: int | None = None
+    quiet: bool = False
+    json: bool = False
+
+
+@dataclass
+class RunResult:
+    run_dir: str
+    metrics: dict
+    interrupted: bool = False
+
+
+class Reporter:
+    """Human lines (stdout, or stderr under ``--json``), JSON event lines, or nothing (``--quiet``)."""
+
+    def __init__(self, quiet: bool = False, as_json: bool = False, stream: TextIO | None = None):
+        self.quiet = quiet
+        self.as_json = as_json
+        self.stream = stream or sys.stdout
+
+    def info(self, line: str) -> None:
+        if not self.quiet:
+            print(line, file=sys.stderr if self.as_json else self.stream, flush=True)
+
+    def event(self, kind: str, **data: Any) -> None:
+        if self.as_json:
+            print(json.dumps({"event": kind, **data}, default=outputs._jsonable), file=self.stream, flush=True)
+
+    @property
+    def keras_verbose(self) -> int:
+        if self.quiet or self.as_json:
+            return 0
+        return 1 if getattr(self.stream, "isatty", lambda: False)() else 2
+
+
+_FIT_DEFAULTS = {p.name: p.default for p in FIT_PARAMS}
+
+
+def fit_setting(model: ir.Model, name: str) -> Any:
+    return model.training.fit_options.get(name, _FIT_DEFAULTS[name])
+
+
+def data_reference(model: ir.Model, override: str | None, registry, spec_dir: str) -> tuple[dict, str]:
+    """The data to train on, as a JSON-able dict (for run.json), and a description."""
+    if override:
+        if override in registry.datasets and not os.path.exists(override):
+            return {"kind": "dataset", "value": override, "options": [], "base_dir": os.getcwd()}, override
+        return {"kind": "path", "value": override, "options": [], "base_dir": os.getcwd()}, override
+    ref = model.training.data
+    if ref is None:
+        raise UsageError("the spec has no data statement; add one (data mnist, data \"file.npz\") or pass --data")
+    return ({"kind": ref.kind, "value": ref.value, "options": [list(o) for o in ref.options],
+             "base_dir": spec_dir}, ref.value)
+
+
+def load_data(settings: Mapping[str, Any], model: ir.Model, registry, reporter: Reporter, *,
+              test_split: float | None = None, validation_split: float | None = None):
+    from ..datasets import load, prepare
+
+    d = settings["data"]
+    ref = ir.DataRef(d["kind"], d["value"], tuple(tuple(o) for o in d["options"]))
+    raw = load(ref, registry, base_dir=d["base_dir"])
+    prepared = prepare(raw, model, registry, seed=settings["data_seed"],
+                       validation_split=settings["validation_split"] if validation_split is None else validation_split,
+                       test_split=settings["test_split"] if test_split is None else test_split)
+    reporter.info(f"data: {prepared.source}")
+    for note in prepared.notes:
+        reporter.info(f"  - {note}")
+    return prepared
+
+
+def default_run_dir(model_name: str) -> str:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = os.path.join("runs", f"{model_name}-{stamp}")
+    path, n = base, 1
+    while os.path.exists(path):
+        n += 1
+        path = f"{base}-{n}"
+    return path
+
+
+def _keras_env() -> None:
+    """Quiet TensorFlow's C++ start-up chatter unless the user asked for it."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None = None,
+        on_checked: Callable[[Any], None] | None = None) -> RunResult:
+    """Train a spec file end to end; returns the run directory and its metrics.
+
+    Raises:
+        SpecError, DataError, RunDirError, UsageError, RunError; KeyboardInterrupt after
+        saving what was trained (the CLI maps it to exit code 130).
+    """
+    from ..check import check_source, read_source
+
+    started = time.perf_counter()
+    reporter = reporter or Reporter(options.quiet, options.json)
+    source = read_source(spec_path)
+    checked = check_source(source, registry)
+    if on_checked is not None:
+        on_checked(checked)
+    model = checked.model
+    if options.precision is not None and options.precision not in PRECISIONS:
+        raise UsageError(f"unknown --precision {options.precision!r} (choose from {', '.join(PRECISIONS)})")
+    spec_dir = os.path.dirname(os.path.abspath(spec_path)) if spec_path != "-" else os.getcwd()
+    data, _ = data_reference(model, options.data, registry, spec_dir)
+    seed = options.seed if options.seed is not None else fit_setting(model, "seed")
+    settings = {
+        "spec": os.path.abspath(spec_path) if spec_path != "-" else "-",
+        "model": model.name,
+        "data": data,
+        "epochs": options.epochs or fit_setting(model, "epochs"),
+        "batch_size": options.batch_size or fit_setting(model, "batch_size"),
+        "validation_split": fit_setting(model, "validation_split"),
+        "test_split": fit_setting(model, "test_split"),
+        "shuffle": fit_setting(model, "shuffle"),
+        "steps_per_execution": fit_setting(model, "steps_per_execution"),
+        "jit_compile": fit_setting(model, "jit_compile"),
+        "seed": seed,
+        "data_seed": seed if seed is not None else 0,
+        "backend": options.backend,
+        "precision": options.precision,
+        "strategy": options.strategy,
+    }
+    placement = _place(settings, options)
+    _seed_and_precision(settings)
+    prepared = load_data(settings, model, registry, reporter)
+    out = options.out or default_run_dir(model.name)
+    if not placement.is_chief:
+        out = os.path.join(out, f"worker-{placement.task.split()[-1]}")
+    with RunDir(out).prepare(new=True) as run_dir:
+        outputs.write_text(run_dir.file(outputs.SPEC), source.text)
+        outputs.write_json(run_dir.file(outputs.RUN), {**settings, "keras_backend": _keras_backend(),
+                                                       "started": datetime.now().isoformat(timespec="seconds")})
+        return _train(model, settings, run_dir, registry, reporter, placement, prepared, started, state=None)
+
+
+def resume(directory: str, options: RunOptions, registry, reporter: Reporter | None = None) -> RunResult:
+    """Continue a run from its last checkpoint; ``--epochs`` may extend it."""
+    from ..check import check_source, read_source
+
+    started = time.perf_counter()
+    reporter = reporter or Reporter(options.quiet, options.json)
+    for flag, value in (("--data", options.data), ("--batch-size", options.batch_size), ("--seed", options.seed),
+                        ("--backend", options.backend), ("--out", options.out)):
+        if value is not None:
+            raise UsageError(f"{flag} cannot change a resumed run (it continues with the settings in "
+                             f"{os.path.join(directory, outputs.RUN)})")
+    run_file = os.path.join(directory, outputs.RUN)
+    if not os.path.isfile(run_file):
+        raise RunDirError(f"{directory} is not an nndsl run directory (no {outputs.RUN})")
+    with RunDir(directory).prepare(new=False) as run_dir:
+        settings = outputs.read_json(run_file)
+        if options.epochs:
+            settings["epochs"] = options.epochs
+        for name in ("precision", "strategy"):
+            if getattr(options, name) not in (None, "auto"):
+                settings[name] = getattr(options, name)
+        outputs.write_json(run_file, settings)
+        checked = check_source(read_source(run_dir.file(outputs.SPEC)), registry)
+        state = run_dir.state()
+        done = state["epoch"] if state else 0
+        if done >= settings["epochs"] and run_dir.exists(outputs.MODEL):
+            raise RunDirError(f"{directory} already finished {done} of {settings['epochs']} epochs; "
+                              "pass --epochs N (more) to train further")
+        placement = _place(settings, options)
+        _seed_and_precision(settings)
+        prepared = load_data(settings, checked.model, registry, reporter)
+        reporter.info(f"resuming {directory} at epoch {done + 1} of {settings['epochs']}" if state
+                      else f"resuming {directory} from the start (no checkpoint was saved)")
+        return _train(checked.model, settings, run_dir, registry, reporter, placement, prepared, started, state)
+
+
+def _keras_backend() -> str:
+    _keras_env()
+    import keras
+
+    return keras.backend.backend()
+
+
+def _place(settings: Mapping[str, Any], options: RunOptions):
+    from .device import place
+
+    return place(_keras_backend(), settings.get("strategy") or "auto",
+                 workers=options.workers or None, task_index=options.task_index)
+
+
+def _seed_and_precision(settings: Mapping[str, Any]) -> None:
+    import keras
+
+    if settings["seed"] is not None:
+        keras.utils.set_random_seed(settings["seed"])
+    keras.mixed_precision.set_global_policy(settings["precision"] or "float32")
+
+
+def _spec_callbacks(model: ir.Model, keras, reporter: Reporter, has_validation: bool) -> list:
+    out = []
+    for cb in model.training.callbacks:
+        class_name, _ = CALLBACKS[cb.name]
+        kwargs = dict(cb.options)
+        monitor = kwargs.get("monitor", "val_loss")
+        if monitor.startswith("val_") and not has_validation:
+            reporter.info(f"warning: callback {cb.name} monitors {monitor}, but there is no validation set "
+                          "(set fit validation_split=...)")
+        out.append(getattr(keras.callbacks, class_name)(**kwargs))
+    return out
+
+
+def _epoch_recorder(keras, run_dir: RunDir, history: list, reporter: Reporter, chief: bool, total: int):
+    class EpochRecorder(keras.callbacks.Callback):
+        """Appends each finished epoch to the history and checkpoints it (atomically)."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+            history.append(row)
+            if chief:
+                run_dir.save_checkpoint(self.model, epoch + 1, history)
+            reporter.event("epoch", epochs=total, **row)
+
+    return EpochRecorder()
+
+
+def _train(model: ir.Model, settings: dict, run_dir: RunDir, registry, reporter: Reporter, placement,
+           prepared, started: float, state: Mapping[str, Any] | None) -> RunResult:
+    import keras
+
+    from ..api import build
+
+    reporter.info(f"device: {placement.device.describe()}"
+                  + (f", strategy {placement.strategy_name} ({placement.replicas} replicas)"
+                     if placement.strategy is not None else "")
+                  + (f", {settings['precision']}" if settings.get("precision") else ""))
+    reporter.event("start", run_dir=run_dir.path, device=placement.device.to_json(),
+                   strategy=placement.strategy_name, data=prepared.source, epochs=settings["epochs"])
+    history: list[dict] = list(state["history"]) if state else []
+    initial_epoch = state["epoch"] if state else 0
+    compile_options = {k: settings[k] for k in ("steps_per_execution", "jit_compile") if settings.get(k) is not None}
+    try:
+        with placement.scope():
+            if state:
+                keras_model = keras.models.load_model(run_dir.file(state["checkpoint"]), safe_mode=True)
+            else:
+                keras_model = build(model, settings["backend"], registry, compile=True, **compile_options)
+    except NndslError:
+        raise
+    except Exception as e:  # noqa: BLE001 - Keras' messages are the useful part
+        raise RunError(f"building the model failed: {type(e).__name__}: {e}") from e
+
+    n_train = len(next(iter(prepared.x_train.values())) if isinstance(prepared.x_train, dict) else prepared.x_train)
+    epochs = settings["epochs"]
+    validation = (prepared.x_val, prepared.y_val) if prepared.x_val is not None else None
+    recorder = _epoch_recorder(keras, run_dir, history, reporter, placement.is_chief, epochs)
+    interrupted = False
+    fit_start = time.perf_counter()
+    try:
+        if placement.strategy_name.startswith("multiworker"):
+            from .distributed import fit_multiworker
+
+            if model.training.callbacks:
+                reporter.info("warning: spec callbacks are not applied under --strategy multiworker")
+            fit_multiworker(keras_model, placement.strategy, prepared, settings, recorder, initial_epoch,
+                            reporter)
+        else:
+            callbacks = [recorder] + _spec_callbacks(model, keras, reporter, validation is not None)
+            keras_model.fit(prepared.x_train, prepared.y_train, batch_size=settings["batch_size"], epochs=epochs,
+                            initial_epoch=initial_epoch, validation_data=validation, shuffle=settings["shuffle"],
+                            callbacks=callbacks, verbose=reporter.keras_verbose)
+    except KeyboardInterrupt:
+        interrupted = True
+        reporter.info("interrupted: saving what was trained")
+    except (ValueError, TypeError, RuntimeError) as e:
+        raise RunError(f"training failed: {type(e).__name__}: {e}") from e
+    fit_time = time.perf_counter() - fit_start
+    epochs_now = len(history) - (state["epoch"] if state else 0)
+
+    test: dict[str, float] = {}
+    if prepared.x_test is not None and not interrupted:
+        try:
+            with placement.scope():
+                result = keras_model.evaluate(prepared.x_test, prepared.y_test, batch_size=settings["batch_size"],
+                                              verbose=0, return_dict=True)
+            test = {k: float(v) for k, v in result.items()}
+        except KeyboardInterrupt:
+            interrupted = True
+    last = history[-1] if history else {}
+    metrics = {
+        "model": model.name,
+        "interrupted": interrupted,
+        "epochs": len(history),
+        "epochs_planned": epochs,
+        "train": {k: v for k, v in last.items() if k != "epoch" and not k.startswith("val_")},
+        "validation": {k[4:]: v for k, v in last.items() if k.startswith("val_")},
+        "test": test,
+        "samples": {"train": n_train, "validation": _rows(prepared.x_val), "test": _rows(prepared.x_test)},
+        "wall_time_s": round(time.perf_counter() - started, 3),
+        "fit_time_s": round(fit_time, 3),
+        "samples_per_second": round(n_train * epochs_now / fit_time, 1) if fit_time > 0 and epochs_now else None,
+        "batch_size": settings["batch_size"],
+        "seed": settings["seed"],
+        "device": placement.device.to_json(),
+        "strategy": placement.strategy_name,
+        "replicas": placement.replicas,
+        "precision": settings.get("precision") or "float32",
+        "keras_backend": keras.backend.backend(),
+        "keras_version": keras.__version__,
+        "data": prepared.source,
+    }
+    outputs.save_with(run_dir.file(outputs.MODEL), keras_model.save)
+    outputs.write_text(run_dir.file(outputs.HISTORY), outputs.history_csv(history))
+    outputs.write_json(run_dir.file(outputs.METRICS), metrics)
+    _report_end(reporter, run_dir.path, metrics)
+    if interrupted:
+        raise KeyboardInterrupt
+    return RunResult(run_dir.path, metrics, interrupted)
+
+
+def _rows(data) -> int:
+    if data is None:
+        return 0
+    return len(next(iter(data.values()))) if isinstance(data, dict) else len(data)
+
+
+def _fmt(values: Mapping[str, float]) -> str:
+    return ", ".join(f"{k} {v:.4f}" for k, v in values.items())
+
+
+def _report_end(reporter: Reporter, path: str, m: Mapping[str, Any]) -> None:
+    reporter.event("end", run_dir=path, **{k: m[k] for k in ("interrupted", "epochs", "train", "validation", "test",
+                                                            "wall_time_s", "samples_per_second")})
+    if m["test"]:
+        reporter.info(f"test: {_fmt(m['test'])}")
+    sps = m["samples_per_second"]
+    reporter.info(f"{m['epochs']} epochs in {m['fit_time_s']:.1f} s"
+                  + (f" ({sps:,.0f} samples/s)" if sps else "") + f"; wall time {m['wall_time_s']:.1f} s")
+    reporter.info(f"saved: {path}")
