@@ -13,7 +13,7 @@ from . import codes, ir
 from .diagnostics import Diagnostic, Source, Span, SpecError
 from .infer import infer
 from .lint import lint, live_names
-from .parser import parse
+from .parser import gc_paused, parse
 from .registry import Registry
 from .resolve import resolve
 
@@ -33,6 +33,7 @@ def _model_name(filename: str) -> str:
     return name
 
 
+@gc_paused()  # no cycles are made; collections would rescan the growing tree
 def check_source(source: Source, registry: Registry | None = None) -> CheckResult:
     """Run every pass over ``source``; raise SpecError carrying all diagnostics on any error."""
     if registry is None:
