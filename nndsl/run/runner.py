@@ -309,7 +309,8 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, registry, reporter:
             fit_multiworker(keras_model, placement.strategy, prepared, settings, recorder, initial_epoch,
                             reporter)
         else:
-            callbacks = [recorder] + _spec_callbacks(model, keras, reporter, validation is not None)
+            # the recorder goes last: it sees what earlier callbacks add to the logs (learning_rate)
+            callbacks = _spec_callbacks(model, keras, reporter, validation is not None) + [recorder]
             keras_model.fit(prepared.x_train, prepared.y_train, batch_size=settings["batch_size"], epochs=epochs,
                             initial_epoch=initial_epoch, validation_data=validation, shuffle=settings["shuffle"],
                             callbacks=callbacks, verbose=reporter.keras_verbose)
