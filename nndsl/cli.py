@@ -62,7 +62,7 @@ def _print_warnings(result) -> None:
 # Commands ---------------------------------------------------------------------------------
 
 def cmd_check(args) -> int:
-    from .diagnostics import SpecError
+    from .diagnostics import SpecError, UsageError
     from . import ir
 
     registry = _registry()
@@ -71,6 +71,13 @@ def cmd_check(args) -> int:
     for path in args.files:
         try:
             result = _load(path, registry)
+        except UsageError as e:  # one unreadable file does not stop the others
+            status = max(status, ExitCode.USAGE) if status != ExitCode.SPEC_ERROR else status
+            if args.format == "json":
+                report.append({"file": path, "ok": False, "error": str(e)})
+            else:
+                print(f"nndsl: error: {e}", file=sys.stderr)
+            continue
         except SpecError as e:
             status = ExitCode.SPEC_ERROR
             if args.format == "json":
@@ -80,17 +87,21 @@ def cmd_check(args) -> int:
                 print(e.render(_color(sys.stderr)), file=sys.stderr)
             continue
         model = result.model
-        if args.ir:
+        if args.ir and args.format != "json":
             print(json.dumps(ir.to_json(model), indent=2))
         if args.format == "json":
-            report.append({"file": result.source.filename, "ok": True, "layers": len(model.nodes),
-                           "params": model.params.total,
-                           "diagnostics": [d.to_json(result.source.filename) for d in result.warnings]})
+            entry = {"file": result.source.filename, "ok": True, "layers": len(model.nodes),
+                     "params": model.params.total,
+                     "diagnostics": [d.to_json(result.source.filename) for d in result.warnings]}
+            if args.ir:
+                entry["ir"] = ir.to_json(model)
+            report.append(entry)
         else:
             _print_warnings(result)
             if not args.ir:
                 prefix = f"{result.source.filename}: " if len(args.files) > 1 else ""
-                print(f"{prefix}ok: {len(model.nodes)} layers, {model.params.total:,} params")
+                n = len(model.nodes)
+                print(f"{prefix}ok: {n} layer{'s' * (n != 1)}, {model.params.total:,} params")
     if args.format == "json":
         print(json.dumps(report if len(report) != 1 else report[0], indent=2))
     return status
@@ -249,7 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="parse and check specs; print 'ok' or diagnostics")
     p.add_argument("files", nargs="+", metavar="FILE", help="spec files ('-' reads stdin)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="diagnostics format")
-    p.add_argument("--ir", action="store_true", help="print the checked IR as JSON")
+    p.add_argument("--ir", action="store_true", help="print the checked IR as JSON (with --format json: "
+                                                     "as the 'ir' field of each file's report)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("summary", help="a table of layers, output shapes and parameter counts")

@@ -133,7 +133,21 @@ def test_json_format_several_files_is_a_list(capsys, spec):
 def test_several_files_prefix_each_ok(capsys, spec):
     a, b = spec(SEED, "a.nn"), spec("input 3\ndense 1\n", "b.nn")
     code, out, _ = main(capsys, "check", a, b)
-    assert code == 0 and out.splitlines() == [f"{a}: ok: 2 layers, 25,450 params", f"{b}: ok: 1 layers, 4 params"]
+    assert code == 0 and out.splitlines() == [f"{a}: ok: 2 layers, 25,450 params", f"{b}: ok: 1 layer, 4 params"]
+
+
+def test_a_missing_file_does_not_stop_the_others(capsys, spec):
+    a = spec(SEED, "a.nn")
+    code, out, err = main(capsys, "check", "/nonexistent/x.nn", a)
+    assert code == 2
+    assert f"{a}: ok: 2 layers" in out
+    assert "/nonexistent/x.nn: cannot read" in err
+
+
+def test_ir_with_json_format_is_one_document(capsys, spec):
+    code, out, _ = main(capsys, "check", "--format", "json", "--ir", spec(SEED))
+    data = json.loads(out)
+    assert code == 0 and data["ok"] and data["ir"]["schema"] == "nndsl.ir"
 
 
 def test_ir_is_versioned_json_that_round_trips(capsys, spec):

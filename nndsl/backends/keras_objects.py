@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..registry import KerasCall, PluginCodeError, plugin_owner
+from ..registry import KerasCall, PluginCodeError, _snake, plugin_owner
 
 
 def instantiate(value: Any) -> Any:
@@ -44,7 +44,17 @@ def layer_call(node, registry) -> KerasCall:
             raise
         raise PluginCodeError(f"layer '{layer.name}' (from plugin {owner}) failed to lower to Keras: "
                               f"{type(exc).__name__}: {exc}") from None
-    return KerasCall(call.cls, call.args, (*call.kwargs, ("name", node.name)), call.module)
+    # Layers nested in a wrapper (Bidirectional(LSTM(...))) get names derived from the node's,
+    # so a build never depends on Keras' process-wide name counters.
+    args = tuple(_named(a, f"{node.name}_{_snake(a.cls)}") if isinstance(a, KerasCall) and a.module == "layers"
+                 else a for a in call.args)
+    return KerasCall(call.cls, args, (*call.kwargs, ("name", node.name)), call.module)
+
+
+def _named(call: KerasCall, name: str) -> KerasCall:
+    if any(k == "name" for k, _ in call.kwargs):
+        return call
+    return KerasCall(call.cls, call.args, (*call.kwargs, ("name", name)), call.module)
 
 
 def apply_layer(layer: Any, inputs: list, style: str) -> Any:
