@@ -66,6 +66,11 @@ def infer(bound: BoundModel, registry: Registry | None = None) -> tuple[tuple[ir
                 codes.SHAPE, f"layer '{layer.layer.name}' (from plugin {owner}) failed: {detail}", layer.span,
                 f"this is a bug in plugin {owner}, not in the spec; report it to its authors"))
             continue
+        if any(d is not None and d >= 2 ** 63 for d in shape):
+            diagnostics.append(Diagnostic(
+                codes.SHAPE, f"{layer.layer.name}: an output dimension does not fit in 64 bits", layer.span,
+                "no real tensor is that large; check the input shape"))
+            continue
         if any(d is not None and d <= 0 for d in shape):
             got = ", ".join(format_shape(shapes[s]) for s in layer.inputs)
             diagnostics.append(Diagnostic(

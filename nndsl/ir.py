@@ -185,13 +185,15 @@ def to_json(model: Model) -> dict:
         "training": {
             "optimizer": None if t.optimizer is None else {
                 "name": t.optimizer.name, "attrs": {k: _jsonable(v) for k, v in t.optimizer.attrs},
-                "explicit": list(t.optimizer.explicit)},
+                "explicit": list(t.optimizer.explicit), "span": _span_json(t.optimizer.span)},
             "losses": [{"output": o or None, "loss": name} for o, name in t.losses],
             "metrics": [{"output": o or None, "metric": name} for o, name in t.metrics],
             "fit": {k: _jsonable(v) for k, v in t.fit},
             "data": None if t.data is None else {"kind": t.data.kind, "value": t.data.value,
-                                                 "options": {k: _jsonable(v) for k, v in t.data.options}},
-            "callbacks": [{"name": c.name, "options": {k: _jsonable(v) for k, v in c.options}} for c in t.callbacks],
+                                                 "options": {k: _jsonable(v) for k, v in t.data.options},
+                                                 "span": _span_json(t.data.span)},
+            "callbacks": [{"name": c.name, "options": {k: _jsonable(v) for k, v in c.options},
+                           "span": _span_json(c.span)} for c in t.callbacks],
         },
     }
 
@@ -224,13 +226,16 @@ def from_json(data: Mapping[str, Any]) -> Model:
         outputs=tuple(data["outputs"]),
         training=Training(
             optimizer=None if opt is None else Optimizer(
-                opt["name"], tuple((k, _tuplify(v)) for k, v in opt["attrs"].items()), tuple(opt["explicit"])),
+                opt["name"], tuple((k, _tuplify(v)) for k, v in opt["attrs"].items()), tuple(opt["explicit"]),
+                _span_from(opt.get("span"))),
             losses=tuple((x["output"] or "", x["loss"]) for x in t["losses"]),
             metrics=tuple((x["output"] or "", x["metric"]) for x in t["metrics"]),
             fit=tuple((k, _tuplify(v)) for k, v in t["fit"].items()),
             data=None if t["data"] is None else DataRef(
-                t["data"]["kind"], t["data"]["value"], tuple((k, _tuplify(v)) for k, v in t["data"]["options"].items())),
-            callbacks=tuple(Callback(c["name"], tuple((k, _tuplify(v)) for k, v in c["options"].items()))
+                t["data"]["kind"], t["data"]["value"], tuple((k, _tuplify(v)) for k, v in t["data"]["options"].items()),
+                _span_from(t["data"].get("span"))),
+            callbacks=tuple(Callback(c["name"], tuple((k, _tuplify(v)) for k, v in c["options"].items()),
+                                     _span_from(c.get("span")))
                             for c in t["callbacks"]),
         ),
     )

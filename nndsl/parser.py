@@ -93,6 +93,12 @@ class _ToAst:
     def number(self, meta, tok: Token):
         text = str(tok)
         if re.fullmatch(r"[+-]?\d+", text):
+            # Bounded before int(): Python refuses to convert more than 4300 digits.
+            digits = text.lstrip("+-").lstrip("0")
+            if len(digits) > 19 or not -2 ** 63 <= int(text) < 2 ** 63:
+                shown = text if len(text) <= 24 else f"{text[:12]}...{text[-4:]} ({len(digits):,} digits)"
+                raise _SyntaxProblem(codes.ARG_RANGE, f"integer {shown} does not fit in 64 bits", _span(tok),
+                                     "integers range from -9223372036854775808 to 9223372036854775807")
             value: int | float = int(text)
         else:
             value = float(text)
@@ -313,16 +319,20 @@ def _nesting_problem(text: str) -> Diagnostic | None:
     depth = 0
     line, col = 1, 0
     in_string: str | None = None
-    in_comment = False
+    in_comment = escaped = False
     for ch in text:
         col += 1
         if ch == "\n":
-            line, col, in_comment, in_string = line + 1, 0, False, None
+            line, col, in_comment, in_string, escaped = line + 1, 0, False, None, False
             continue
         if in_comment:
             continue
         if in_string:
-            if ch == in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == in_string:
                 in_string = None
             continue
         if ch in "\"'":
