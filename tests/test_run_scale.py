@@ -135,3 +135,25 @@ def test_keras_on_jax_trains_a_spec(tiny, tmp_path):
     assert metrics["keras_backend"] == "jax" and metrics["epochs"] == 3
     losses = [float(r["loss"]) for r in history(tmp_path / "run")]
     assert losses[-1] < losses[0]
+
+
+def test_workers_flag_becomes_tf_config():
+    from nndsl.diagnostics import UsageError
+    from nndsl.run.device import tf_config_from
+
+    config = json.loads(tf_config_from(["10.0.0.1:2222", "10.0.0.2:2222"], 1))
+    assert config == {"cluster": {"worker": ["10.0.0.1:2222", "10.0.0.2:2222"]},
+                      "task": {"type": "worker", "index": 1}}
+    with pytest.raises(UsageError, match="out of range"):
+        tf_config_from(["a:1", "b:2"], 2)
+    with pytest.raises(UsageError, match="not host:port"):
+        tf_config_from(["a:1", "nohost"], 0)
+
+
+def test_multiworker_without_a_cluster_is_a_usage_error(tiny, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert main(["run", str(tiny()), "--out", str(tmp_path / "run"), "--strategy", "multiworker"]) == 2
+    assert "needs TF_CONFIG" in capsys.readouterr().err
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    assert main(["run", str(tiny()), "--out", str(tmp_path / "run"), "--strategy", "multiworker"]) == 2
+    assert "TF_CONFIG is not valid" in capsys.readouterr().err

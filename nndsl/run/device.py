@@ -152,5 +152,5 @@ def _multiworker(backend: str, workers: Sequence[str] | None, task_index: int | 
     device = detect(backend)
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     chief = kind == "chief" or (kind == "worker" and index == 0 and "chief" not in cluster)
-    return Placement(device, strategy, f"multiworker ({n_workers} workers)", strategy.num_replicas_in_sync,
-                     task=f"{kind} {index}", is_chief=chief)
+    return Placement(device, strategy, "multiworker", strategy.num_replicas_in_sync,
+                     task=f"{kind} {index} of {n_workers}", is_chief=chief)

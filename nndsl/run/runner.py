@@ -175,7 +175,7 @@ def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None
     prepared = load_data(settings, model, registry, reporter)
     out = options.out or default_run_dir(model.name)
     if not placement.is_chief:
-        out = os.path.join(out, f"worker-{placement.task.split()[-1]}")
+        out = os.path.join(out, "worker-" + placement.task.split()[1])
     with RunDir(out).prepare(new=True) as run_dir:
         outputs.write_text(run_dir.file(outputs.SPEC), source.text)
         outputs.write_json(run_dir.file(outputs.RUN), {**settings, "keras_backend": _keras_backend(),
@@ -277,6 +277,7 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, registry, reporter:
     reporter.info(f"device: {placement.device.describe()}"
                   + (f", strategy {placement.strategy_name} ({placement.replicas} replicas)"
                      if placement.strategy is not None else "")
+                  + (f", {placement.task}" if placement.task else "")
                   + (f", {settings['precision']}" if settings.get("precision") else ""))
     reporter.event("start", run_dir=run_dir.path, device=placement.device.to_json(),
                    strategy=placement.strategy_name, data=prepared.source, epochs=settings["epochs"])
@@ -301,7 +302,7 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, registry, reporter:
     interrupted = False
     fit_start = time.perf_counter()
     try:
-        if placement.strategy_name.startswith("multiworker"):
+        if placement.strategy_name == "multiworker":
             from .distributed import fit_multiworker
 
             if model.training.callbacks:
@@ -322,10 +323,15 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, registry, reporter:
     fit_time = time.perf_counter() - fit_start
     epochs_now = len(history) - (state["epoch"] if state else 0)
 
+    multiworker = placement.strategy_name == "multiworker"
+    if multiworker:
+        # Keras' evaluate fails under this strategy too: evaluate the saved model on one device.
+        outputs.save_with(run_dir.file(outputs.MODEL), keras_model.save)
+        keras_model = keras.models.load_model(run_dir.file(outputs.MODEL), safe_mode=True)
     test: dict[str, float] = {}
     if prepared.x_test is not None and not interrupted:
         try:
-            with placement.scope():
+            with (placement.scope() if not multiworker else _nothing()):
                 result = keras_model.evaluate(prepared.x_test, prepared.y_test, batch_size=settings["batch_size"],
                                               verbose=0, return_dict=True)
             test = {k: float(v) for k, v in result.items()}
@@ -361,6 +367,12 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, registry, reporter:
     if interrupted:
         raise KeyboardInterrupt
     return RunResult(run_dir.path, metrics, interrupted)
+
+
+def _nothing():
+    import contextlib
+
+    return contextlib.nullcontext()
 
 
 def _rows(data) -> int:
