@@ -7,8 +7,6 @@ labels when the loss wants them, shuffle with a fixed seed before splitting.
 
 from __future__ import annotations
 
-import json
-
 from .. import ir
 
 INDENT = "    "
@@ -65,7 +63,7 @@ def data_lines(model: ir.Model, registry) -> tuple[list[str], list[str]]:
     if t.data.kind == "dataset" and t.data.value == "mnist":
         fn.append(f"{INDENT}(x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()")
     elif t.data.kind == "path" and t.data.value.lower().endswith(".npz"):
-        fn.append(f"{INDENT}with np.load({json.dumps(t.data.value)}, allow_pickle=False) as data:")
+        fn.append(f"{INDENT}with np.load({_lit(t.data.value)}, allow_pickle=False) as data:")
         fn.append(f'{INDENT * 2}if "x_train" in data:')
         fn.append(f'{INDENT * 3}x_train, y_train = data["x_train"], data["y_train"]')
         fn.append(f'{INDENT * 3}x_test, y_test = data["x_test"], data["y_test"]')
