@@ -1,11 +1,10 @@
 """The front end never crashes or hangs: any text checks or fails with the project's own error.
 
 Property-based (hypothesis), with specs generated from the grammar, from known-good models and
-by mutating both (see ``fuzz_strategies.py``). The default profile runs a few thousand
+by mutating both (see ``fuzz_strategies.py``). By default it runs a few thousand
 examples in total, sized for CI on two cores; for a long local run::
 
     NNDSL_FUZZ_EXAMPLES=50000 python -m pytest -q tests/test_fuzz_frontend.py
-    # or: python -m pytest -q tests/test_fuzz_frontend.py --hypothesis-profile=long
 
 Also here: round trips (checked IR -> JSON -> IR; emitted Python parses; emission is
 deterministic), and the size limits (E001 for the source size, E004 for nesting).
@@ -31,20 +30,12 @@ from nndsl.parser import MAX_NESTING, MAX_SOURCE_CHARS
 from fuzz_strategies import REGISTRY, deep_chain, grammar_specs, mutated_specs, nested_tuple, valid_specs
 
 _SCALE = int(os.environ.get("NNDSL_FUZZ_EXAMPLES", "0") or 0)
-settings.register_profile("nndsl-ci", deadline=3000, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-settings.register_profile("long", parent=settings.get_profile("nndsl-ci"), max_examples=20000)
-if settings._current_profile == "default":  # noqa: SLF001 - keep an explicit --hypothesis-profile
-    settings.load_profile("nndsl-ci")
 
 
 def examples(ci: int) -> settings:
-    """``ci`` examples by default; NNDSL_FUZZ_EXAMPLES or the `long` profile for long runs."""
-    if _SCALE:
-        return settings(max_examples=_SCALE)
-    if settings.default.max_examples > 1000:  # the `long` profile
-        return settings(max_examples=settings.default.max_examples)
-    return settings(max_examples=ci)
+    """``ci`` examples by default (sized for CI on two cores); NNDSL_FUZZ_EXAMPLES for long runs."""
+    return settings(max_examples=_SCALE or ci, deadline=3000, print_blob=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 # Time per check: generous for a loaded 2-core CI box; a hang or a blow-up takes far longer.
