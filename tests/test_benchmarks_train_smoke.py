@@ -1,0 +1,43 @@
+"""The training benchmarks keep working: each runs on a tiny size in a subprocess (no timings asserted)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = [pytest.mark.keras, pytest.mark.slow]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def bench(name: str, *args: str) -> str:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", name), *args], capture_output=True,
+                         text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout
+
+
+def test_train_benchmark_runs_every_model():
+    text = bench("train.py", "--models", "mlp,convnet,wide", "--epochs", "1", "--repeats", "1", "--rows", "300")
+    assert "peak (NumPy float32 matmul)" in text
+    for model in ("mlp 784-32-10", "convnet", "mlp 784-512-512-10"):
+        assert f"{model}: 300 rows x 1 epochs" in text
+    assert text.count("ratio nndsl/keras:") == 3
+    assert "pipeline tfdata (default)" in text
+
+
+def test_train_benchmark_applies_plan_overrides():
+    text = bench("train.py", "--models", "mlp", "--epochs", "1", "--repeats", "1", "--rows", "300",
+                 "--plan", "steps_per_execution=1", "--plan", "pipeline=numpy")
+    assert "steps_per_execution 1 (given" in text and "pipeline numpy (given)" in text
+
+
+def test_memory_benchmark_compares_nndsl_run_with_hand_written_keras():
+    text = bench("memory_run.py", "--rows", "500")
+    assert "hand-written Keras" in text and "nndsl run" in text
+    assert "ratio nndsl/hand-written:" in text
+    assert "float32 x_train (450, 784)" in text
