@@ -283,7 +283,16 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, registry, reporter:
                    strategy=placement.strategy_name, data=prepared.source, epochs=settings["epochs"])
     history: list[dict] = list(state["history"]) if state else []
     initial_epoch = state["epoch"] if state else 0
-    compile_options = {k: settings[k] for k in ("steps_per_execution", "jit_compile") if settings.get(k) is not None}
+    from ..perf import rows, training_plan
+
+    overrides = {k: settings.get(k) for k in (
+        "batch_size", "shuffle", "seed", "steps_per_execution", "jit_compile", "pipeline")}
+    if placement.strategy is not None and overrides["steps_per_execution"] is None:
+        # Keras 3.15's multi-step loop fails under MirroredStrategy (InvalidArgumentError at
+        # while/cond in has_next); one batch per call unless the spec asks otherwise.
+        overrides["steps_per_execution"] = 1
+    plan = training_plan(model, rows(prepared.x_train), overrides)
+    compile_options = dict(plan.compile_options)
     try:
         with placement.scope():
             if state:
@@ -312,8 +321,8 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, registry, reporter:
         else:
             # the recorder goes last: it sees what earlier callbacks add to the logs (learning_rate)
             callbacks = _spec_callbacks(model, keras, reporter, validation is not None) + [recorder]
-            keras_model.fit(prepared.x_train, prepared.y_train, batch_size=settings["batch_size"], epochs=epochs,
-                            initial_epoch=initial_epoch, validation_data=validation, shuffle=settings["shuffle"],
+            keras_model.fit(**plan.fit_arguments(prepared.x_train, prepared.y_train), epochs=epochs,
+                            initial_epoch=initial_epoch, validation_data=validation,
                             callbacks=callbacks, verbose=reporter.keras_verbose)
     except KeyboardInterrupt:
         interrupted = True
