@@ -31,6 +31,8 @@ FIT_PARAMS = (
     Param("jit_compile", Optional(Choice(("true", "false", "auto"))), default=None,
           doc="XLA compilation (Keras compile); auto lets Keras decide"),
     Param("seed", Int(min=0), default=None),
+    Param("pipeline", Optional(Choice(("numpy", "tfdata"))), default=None,
+          doc="how fit is fed: tfdata (nndsl's default, see nndsl/perf.py) or Keras' NumPy adapter"),
 )
 
 DATA_PARAMS = (
