@@ -60,7 +60,10 @@ def detect(backend: str) -> Device:
     if backend == "tensorflow":
         import tensorflow as tf
 
-        gpus = tf.config.list_physical_devices("GPU")
+        from .quiet import native_stderr_filtered
+
+        with native_stderr_filtered():
+            gpus = tf.config.list_physical_devices("GPU")
         names = []
         for gpu in gpus:
             try:

@@ -221,7 +221,10 @@ def resume(directory: str, options: RunOptions, registry, reporter: Reporter | N
 
 def _keras_backend() -> str:
     _keras_env()
-    import keras
+    from .quiet import native_stderr_filtered
+
+    with native_stderr_filtered():
+        import keras
 
     return keras.backend.backend()
 
