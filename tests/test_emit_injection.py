@@ -79,16 +79,18 @@ CORPUS = _corpus()
 
 SAFE_IMPORTS = {"numpy", "keras"}
 # Names a generated script may read without defining them itself.
-SAFE_GLOBALS = {"keras", "layers", "np", "len", "int", "float", "print", "range", "__name__"}
-# Roots of attribute calls: the libraries, and objects the script itself made.
-SAFE_CALL_ROOTS = {"keras", "layers", "np", "model", "rng", "x", "y", "data"}
+SAFE_BUILTINS = {"len", "int", "float", "str", "bool", "tuple", "print", "range", "min", "max", "round", "all",
+                 "any", "zip", "next", "iter", "FileNotFoundError"}
+SAFE_GLOBALS = {"keras", "layers", "np", "__name__"} | SAFE_BUILTINS
+# Roots of attribute calls: the libraries; objects the script itself made are added per script.
+SAFE_CALL_ROOTS = {"keras", "layers", "np"}
 FORBIDDEN = {"exec", "eval", "__import__", "open", "os", "subprocess", "getattr", "setattr", "compile",
              "globals", "locals", "vars", "system", "importlib", "builtins", "sys", "input", "breakpoint"}
 
 
 def _root(node: pyast.AST) -> pyast.AST:
-    while isinstance(node, (pyast.Attribute, pyast.Subscript)):
-        node = node.value
+    while isinstance(node, (pyast.Attribute, pyast.Subscript, pyast.Call)):
+        node = node.func if isinstance(node, pyast.Call) else node.value
     return node
 
 
@@ -116,11 +118,12 @@ def assert_only_expected_code(source: str, plugin_modules: frozenset[str] = froz
             if isinstance(func, pyast.Call):  # layers.Dense(...)(x): calling a layer the script built
                 continue
             if isinstance(func, pyast.Name):
-                assert func.id in functions | {"len", "int", "float", "print"}, func.id
+                assert func.id in functions | SAFE_BUILTINS, func.id
             else:
                 root = _root(func)
-                assert isinstance(root, pyast.Name) and root.id in SAFE_CALL_ROOTS | plugin_modules, \
+                assert isinstance(root, pyast.Name) and root.id in SAFE_CALL_ROOTS | plugin_modules | defined | SAFE_BUILTINS, \
                     pyast.unparse(func)
+                assert root.id not in FORBIDDEN, root.id
     # Spec text survives only inside string constants: blank them and no payload remains.
     for node in pyast.walk(tree):
         if isinstance(node, pyast.Constant) and isinstance(node.value, str):
