@@ -190,7 +190,9 @@ def _run_options(args):
     workers = tuple(w.strip() for w in args.workers.split(",") if w.strip()) if args.workers else ()
     return RunOptions(epochs=args.epochs, batch_size=args.batch_size, data=args.data, backend=args.backend,
                       seed=args.seed, out=args.out, precision=args.precision, strategy=args.strategy,
-                      workers=workers, task_index=args.task_index, quiet=args.quiet, json=args.json)
+                      workers=workers, task_index=args.task_index, quiet=args.quiet, json=args.json,
+                      steps_per_execution=args.steps_per_execution, jit_compile=args.jit_compile,
+                      pipeline=args.pipeline)
 
 
 def cmd_run(args) -> int:
@@ -294,6 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto: MirroredStrategy on several GPUs; multiworker: TF_CONFIG or --workers")
     p.add_argument("--workers", metavar="HOST:PORT,...", help="the multiworker cluster (with --task-index)")
     p.add_argument("--task-index", type=_natural, metavar="N", help="this worker's index in --workers")
+    p.add_argument("--steps-per-execution", type=_positive, metavar="N",
+                   help="batches per compiled call (default: 64, or one epoch if fewer)")
+    p.add_argument("--jit-compile", choices=("true", "false", "auto"), help="XLA compilation (default: Keras')")
+    p.add_argument("--pipeline", choices=("numpy", "tfdata"), help="how batches reach Keras (default: tfdata)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--quiet", action="store_true", help="no progress, notes or summary")
     out.add_argument("--json", action="store_true", help="one JSON object per line: start, each epoch, end")

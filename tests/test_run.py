@@ -111,6 +111,17 @@ def test_cli_flags_override_the_fit_statement(spec, tmp_path):
     assert metrics["batch_size"] == 8 and metrics["epochs"] == 3
 
 
+def test_fast_path_flags_override_the_spec_and_defaults(spec, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_cli("run", spec, "--out", out, "--steps-per-execution", 3, "--pipeline", "numpy",
+                   "--jit-compile", "false") == 0
+    printed = capsys.readouterr().out
+    assert "steps_per_execution 3 (given" in printed
+    assert "jit_compile false (given)" in printed and "pipeline numpy (given)" in printed
+    settings = json.loads((out / "run.json").read_text())
+    assert (settings["steps_per_execution"], settings["pipeline"], settings["jit_compile"]) == (3, "numpy", "false")
+
+
 def test_data_flag_overrides_the_spec_and_resolves_from_cwd(spec, tmp_path, monkeypatch):
     other = tmp_path / "elsewhere"
     other.mkdir()

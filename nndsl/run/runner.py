@@ -48,6 +48,10 @@ class RunOptions:
     task_index: int | None = None
     quiet: bool = False
     json: bool = False
+    # Training fast-path choices (nndsl/perf.py); None: the spec's fit statement, then defaults.
+    steps_per_execution: int | None = None
+    jit_compile: str | None = None
+    pipeline: str | None = None
 
 
 @dataclass
@@ -162,8 +166,9 @@ def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None
         "validation_split": fit_setting(model, "validation_split"),
         "test_split": fit_setting(model, "test_split"),
         "shuffle": fit_setting(model, "shuffle"),
-        "steps_per_execution": fit_setting(model, "steps_per_execution"),
-        "jit_compile": fit_setting(model, "jit_compile"),
+        "steps_per_execution": options.steps_per_execution or fit_setting(model, "steps_per_execution"),
+        "jit_compile": options.jit_compile or fit_setting(model, "jit_compile"),
+        "pipeline": options.pipeline or fit_setting(model, "pipeline"),
         "seed": seed,
         "data_seed": seed if seed is not None else 0,
         "backend": options.backend,
@@ -295,6 +300,7 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, registry, reporter:
         # while/cond in has_next); one batch per call unless the spec asks otherwise.
         overrides["steps_per_execution"] = 1
     plan = training_plan(model, rows(prepared.x_train), overrides)
+    reporter.info("training: " + "; ".join(plan.notes))
     compile_options = dict(plan.compile_options)
     try:
         with placement.scope():
