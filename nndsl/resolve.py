@@ -47,7 +47,6 @@ class BoundModel:
 
 _ACTIVATION_OP = "activation"
 POISONED = ("poisoned", -1)
-_POISONED_NONE = ("none", -1)
 
 
 @dataclass
@@ -439,9 +438,10 @@ class _Resolver:
                     self.error(codes.NO_SOURCE, f"'{head.name}' has nothing to apply to", head.name_span,
                                "declare an input first: input 784")
                 source = POISONED
-        produced: tuple[str, int] = source if source is not None else _POISONED_NONE
+        produced: tuple[str, int] | None = source  # None: a chain opening with a call, concat(a, b)
         for step in steps:
-            produced = self.layer_step(step, produced if produced is not _POISONED_NONE else None)
+            produced = self.layer_step(step, produced)
+        assert produced is not None  # every chain here has at least one step
         if produced[0] != "layer":
             self.current = produced
             if st.target:
@@ -572,7 +572,7 @@ class _Resolver:
             self.error(codes.UNDEFINED_TENSOR, f"'{name}' is not defined", span,
                        did_you_mean(name, self.tensors) or "define it first: output y = x -> dense 10")
             return
-        if ref[0] in ("poisoned", "none"):
+        if ref[0] == "poisoned":
             return
         if ref[0] == "input":
             self.error(codes.BAD_OUTPUT, f"input '{name}' cannot be an output", span,
@@ -618,7 +618,7 @@ class _Resolver:
                 continue
             seen.add(name)
             outputs.append((name, span))
-        if not outputs and self.current is not None and self.current[0] == "layer" and not self.explicit_outputs_failed():
+        if not outputs and not self.declared and self.current is not None and self.current[0] == "layer":
             outputs.append((tensor_name(self.current), None))
         if not outputs and self.inputs and not self.has_errors():
             self.error(codes.NO_OUTPUT, "the model has no output", model_span,
@@ -627,9 +627,6 @@ class _Resolver:
                                tuple(self.fit.items()), self.data, tuple(self.callbacks))
         return BoundModel(tuple(self.inputs), layers, tuple(outputs), training, tuple(self.loss_spans),
                           frozenset(self.declared), self.fit_span)
-
-    def explicit_outputs_failed(self) -> bool:
-        return False
 
     def has_errors(self) -> bool:
         return any(d.is_error for d in self.diagnostics)
