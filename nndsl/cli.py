@@ -8,6 +8,7 @@ traceback for the curious. Nothing on the check/summary/emit/help paths imports 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -348,6 +349,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return ExitCode.OK
+    except OSError as e:  # the machine, not nndsl: a full disk, a vanished directory, permissions
+        if args.traceback:
+            raise
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        print(f"nndsl: error: {e.strerror or e}{where}", file=sys.stderr)
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            print("  = hint: free some disk space (or pass --out on another disk) and rerun; "
+                  "files written before stay whole", file=sys.stderr)
+        return ExitCode.RUN_ERROR
     except Exception as e:  # noqa: BLE001 - last resort: never a bare traceback for users
         from .plugins import PluginError
 
