@@ -104,7 +104,10 @@ def _load_entrypoints(pm: PluginManager) -> None:
         version = dist.version if dist is not None else None
         label = f"{ep.name} ({dist_name} {version})" if dist_name else ep.name
         try:
-            plugin = ep.load()
+            plugin = _load_within(ep, _import_timeout())
+        except _ImportTimeout as exc:
+            pm.warnings.append(f"plugin {label} was skipped: {exc}")
+            continue
         except BaseException as exc:  # noqa: BLE001 - includes SystemExit from a hostile import
             if isinstance(exc, KeyboardInterrupt):
                 raise
@@ -114,6 +117,50 @@ def _load_entrypoints(pm: PluginManager) -> None:
         if pm.pm.is_registered(plugin) or pm.pm.has_plugin(ep.name):
             continue
         pm.register(plugin, ep.name, distribution=dist_name, version=version)
+
+
+IMPORT_TIMEOUT_ENV = "NNDSL_PLUGIN_IMPORT_TIMEOUT"
+DEFAULT_IMPORT_TIMEOUT = 20.0
+
+
+class _ImportTimeout(Exception):
+    pass
+
+
+def _import_timeout() -> float:
+    try:
+        value = float(os.environ.get(IMPORT_TIMEOUT_ENV, DEFAULT_IMPORT_TIMEOUT))
+    except ValueError:
+        return DEFAULT_IMPORT_TIMEOUT
+    return value if value > 0 else DEFAULT_IMPORT_TIMEOUT
+
+
+def _load_within(ep, timeout: float):
+    """``ep.load()`` in a daemon thread, given up on after ``timeout`` seconds.
+
+    A plugin whose import hangs (a network call, a lock, a loop at module level) is skipped
+    instead of hanging every command. Its thread is abandoned: it holds only that module's
+    import lock, which nothing in nndsl asks for again, and dies with the process.
+    """
+    import threading
+
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["plugin"] = ep.load()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"nndsl-plugin-import-{ep.name}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise _ImportTimeout(f"its import did not finish within {timeout:g} s "
+                             f"(set {IMPORT_TIMEOUT_ENV} to wait longer)")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["plugin"]
 
 
 def build_registry(pm: PluginManager) -> Registry:
