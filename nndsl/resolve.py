@@ -47,6 +47,11 @@ class BoundModel:
 
 _ACTIVATION_OP = "activation"
 POISONED = ("poisoned", -1)
+# Keyword names from older Keras (and common shorthands) that Keras 3 spells differently.
+_LEGACY_NAMES = {"lr": "learning_rate", "decay": "weight_decay", "nb_epoch": "epochs", "epoch": "epochs",
+                 "alpha": "negative_slope", "init": "kernel_initializer", "nb_filter": "filters",
+                 "output_dim": "units", "border_mode": "padding", "subsample": "strides",
+                 "dim_ordering": "data_format", "p": "rate", "sigma": "stddev"}
 
 
 @dataclass
@@ -133,7 +138,11 @@ class _Resolver:
         for kw in call.keywords:
             p = by_name.get(kw.name)
             if p is None:
-                hint = did_you_mean(kw.name, by_name) or f"{what} takes: " + _signature(params)
+                legacy = _LEGACY_NAMES.get(kw.name)
+                if legacy in by_name:
+                    hint = f"did you mean '{legacy}'? (Keras 3 calls '{kw.name}' '{legacy}')"
+                else:
+                    hint = did_you_mean(kw.name, by_name) or f"{what} takes: " + _signature(params)
                 self.error(codes.UNKNOWN_KEYWORD, f"{what} has no option '{kw.name}'", kw.name_span, hint)
                 ok = False
                 continue

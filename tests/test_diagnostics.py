@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import nndsl
 from nndsl import codes
 from nndsl.check import check_source
 from nndsl.diagnostics import Diagnostic, Severity, Source, Span, SpecError, did_you_mean, render, render_all
@@ -176,3 +177,15 @@ def test_diagnostics_are_sorted_by_position(registry):
 ])
 def test_error_classes(text, code, registry):
     assert code in [d.code for d in diags(text, registry)]
+
+
+@pytest.mark.parametrize("text, legacy, modern", [
+    ("input 4; dense 2; adam lr=0.01", "lr", "learning_rate"),
+    ("input 4; leakyrelu alpha=0.1", "alpha", "negative_slope"),
+    ("input 4; dense 2; fit nb_epoch=3", "nb_epoch", "epochs"),
+])
+def test_legacy_keras_keyword_names_point_at_the_keras_3_name(text, legacy, modern):
+    with pytest.raises(nndsl.SpecError) as err:
+        nndsl.check(text)
+    (diag,) = err.value.diagnostics
+    assert diag.code == "E205" and f"did you mean '{modern}'? (Keras 3 calls '{legacy}' '{modern}')" == diag.hint
