@@ -192,6 +192,15 @@ def test_bad_data_stops_before_training(spec, tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
+def test_spec_without_a_loss_is_told_so_before_loading_data(spec, tmp_path, capsys):
+    no_loss = tmp_path / "noloss.nn"
+    no_loss.write_text("input 8\ndense 3 softmax\ndata \"d.npz\"\n")
+    assert run_cli("run", no_loss, "--out", tmp_path / "run") == 1
+    err = capsys.readouterr().err
+    assert "error[E501]: nndsl run needs a loss" in err and "loss sparse_categorical_crossentropy" in err
+    assert not (tmp_path / "run").exists()
+
+
 def test_spec_without_data_asks_for_it(spec, tmp_path, capsys):
     spec.write_text(SPEC.format(epochs=1, batch=16).replace('data "d.npz"\n', ""))
     assert run_cli("run", spec, "--out", tmp_path / "run") == 2

@@ -152,6 +152,15 @@ def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None
     if on_checked is not None:
         on_checked(checked)
     model = checked.model
+    if not model.training.losses:
+        from .. import codes
+        from ..diagnostics import Diagnostic, Span, SpecError
+
+        last = len(source.lines)
+        raise SpecError([Diagnostic(codes.MISSING_LOSS, "nndsl run needs a loss, and the spec has none",
+                                    Span.point(last, len(source.line(last)) + 1),
+                                    "add a loss statement, e.g. 'loss sparse_categorical_crossentropy' for "
+                                    "integer class labels or 'loss mse'")], source)
     if options.precision is not None and options.precision not in PRECISIONS:
         raise UsageError(f"unknown --precision {options.precision!r} (choose from {', '.join(PRECISIONS)})")
     spec_dir = os.path.dirname(os.path.abspath(spec_path)) if spec_path != "-" else os.getcwd()
