@@ -156,7 +156,7 @@ def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None
         from .. import codes
         from ..diagnostics import Diagnostic, Span, SpecError
 
-        last = len(source.lines)
+        last = max((i for i, line in enumerate(source.lines, 1) if line.strip()), default=1)
         raise SpecError([Diagnostic(codes.MISSING_LOSS, "nndsl run needs a loss, and the spec has none",
                                     Span.point(last, len(source.line(last)) + 1),
                                     "add a loss statement, e.g. 'loss sparse_categorical_crossentropy' for "
