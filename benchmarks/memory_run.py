@@ -91,7 +91,8 @@ EXPLAIN = """
 import os, tracemalloc
 import numpy as np
 import nndsl
-from nndsl.datasets import load_file, prepare
+from nndsl.datasets import load_file
+from nndsl.prepare import prepare
 from nndsl.plugins import default_registry
 registry = default_registry()
 model = nndsl.load("model.nn", registry)

@@ -1,7 +1,7 @@
 """Training-side benchmark: nndsl's defaults against the same model written by hand in Keras.
 
 For each model, on the same prepared data (the bundled digits ``nndsl/data/mnist_5k.npz``,
-prepared by :func:`nndsl.datasets.prepare` for that model, 10% held out as the test set,
+prepared by :func:`nndsl.prepare.prepare` for that model, 10% held out as the test set,
 the training rows repeated to ``--rows`` as in full MNIST), it trains two ways, alternating,
 ``--repeats`` times:
 
@@ -168,7 +168,8 @@ def peak_flops(n: int = 2048, repeats: int = 5) -> float:
 
 def prepare_data(model, registry, rows: int):
     """The bundled digits prepared for ``model``; training rows repeated to ``rows``."""
-    from nndsl.datasets import load_file, prepare
+    from nndsl.datasets import load_file
+    from nndsl.prepare import prepare
 
     prepared = prepare(load_file(BUNDLED, shown="nndsl/data/mnist_5k.npz"), model, registry,
                        seed=0, validation_split=0.0, test_split=0.1)

@@ -7,7 +7,6 @@ blanked out and the rest re-parsed, so one run reports every broken statement.
 
 from __future__ import annotations
 
-import ast as _pyast
 import gc
 import re
 from contextlib import contextmanager

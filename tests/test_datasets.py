@@ -12,7 +12,8 @@ import pytest
 
 from nndsl import ir
 from nndsl.check import check
-from nndsl.datasets import DataError, Prepared, RawData, load, load_file, prepare
+from nndsl.datasets import DataError, RawData, load, load_file
+from nndsl.prepare import Prepared, prepare
 from nndsl.hookspecs import hookimpl
 from nndsl.plugins import build_registry, get_plugin_manager
 from nndsl.registry import DatasetDef, ParamCount

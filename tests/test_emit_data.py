@@ -11,6 +11,7 @@ import pytest
 
 import nndsl
 from nndsl import datasets
+from nndsl.prepare import prepare
 
 pytestmark = pytest.mark.keras  # the emitted script imports keras at its top
 
@@ -28,7 +29,7 @@ def _nndsl_data(spec: str, registry, base_dir: str):
     model = nndsl.check(spec, registry=registry)
     fit = model.training.fit_options
     raw = datasets.load(model.training.data, registry, base_dir=base_dir)
-    p = datasets.prepare(raw, model, registry, seed=fit.get("seed") or 0,
+    p = prepare(raw, model, registry, seed=fit.get("seed") or 0,
                          validation_split=fit.get("validation_split", 0.0), test_split=fit.get("test_split", 0.1))
     return (p.x_train, p.y_train), (p.x_val, p.y_val), (p.x_test, p.y_test)
 

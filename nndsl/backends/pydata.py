@@ -1,6 +1,6 @@
 """The data-loading and training part of an emitted script.
 
-It reproduces what ``nndsl run`` does (``nndsl/datasets.py``) in plain NumPy and Keras: the
+It reproduces what ``nndsl run`` does (``nndsl/datasets.py``, ``nndsl/prepare.py``) in plain NumPy and Keras: the
 same file layouts, the same preparation (8-bit pixels scaled to [0, 1], samples reshaped to
 the input, labels encoded for the loss), and the same seeded shuffle and splits, so a script
 trains on exactly the rows ``nndsl run`` would. Every value taken from the spec (paths, names)

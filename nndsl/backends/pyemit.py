@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import ir
 from ..registry import KerasCall
-from .keras import compile_arguments, optimizer_call  # noqa: F401 - optimizer_call re-exported for plugins
+from .keras import compile_arguments
 
 INDENT = "    "
 # Names the generated function uses itself; a tensor with one of these names gets a "_".

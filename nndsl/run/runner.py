@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Mapping, TextIO
 
@@ -106,7 +106,8 @@ def data_reference(model: ir.Model, override: str | None, registry, spec_dir: st
 
 def load_data(settings: Mapping[str, Any], model: ir.Model, registry, reporter: Reporter, *,
               test_split: float | None = None, validation_split: float | None = None):
-    from ..datasets import load, prepare
+    from ..datasets import load
+    from ..prepare import prepare
 
     d = settings["data"]
     ref = ir.DataRef(d["kind"], d["value"], tuple(tuple(o) for o in d["options"]))

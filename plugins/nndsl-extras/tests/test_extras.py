@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import math
-import os
 import subprocess
 import sys
 
