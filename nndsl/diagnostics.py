@@ -91,14 +91,20 @@ class UsageError(NndslError):
 
 @dataclass(frozen=True)
 class Source:
-    """The text of a spec and the name to show for it."""
+    """The text of a spec and the name to show for it.
+
+    Line endings are normalized on the way in (CRLF and a lone CR become LF), so the parser,
+    line numbers and carets all see the lines an editor shows.
+    """
 
     text: str
     filename: str = "<string>"
     lines: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "lines", tuple(self.text.replace("\r\n", "\n").split("\n")))
+        if "\r" in self.text:
+            object.__setattr__(self, "text", self.text.replace("\r\n", "\n").replace("\r", "\n"))
+        object.__setattr__(self, "lines", tuple(self.text.split("\n")))
 
     def line(self, number: int) -> str:
         if 1 <= number <= len(self.lines):

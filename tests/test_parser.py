@@ -289,3 +289,13 @@ def test_parser_never_leaks_lark_exceptions():
             assert e.diagnostics and all(d.span is not None for d in e.diagnostics), text
         except lark.exceptions.LarkError as e:  # pragma: no cover - the failure being tested
             pytest.fail(f"{text!r} leaked {type(e).__name__}")
+
+
+def test_a_lone_carriage_return_ends_a_line_like_an_editor_shows_it():
+    import nndsl
+
+    assert [n.op for n in nndsl.check("input 784\rdense 10\r").nodes] == ["dense"]
+    with pytest.raises(nndsl.SpecError) as err:
+        nndsl.check("input 784\rdens 10\r\ndense 3\n")
+    (diag,) = err.value.diagnostics
+    assert (diag.code, diag.span.line, diag.span.column) == ("E200", 2, 1)
