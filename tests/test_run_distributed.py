@@ -70,5 +70,31 @@ def test_two_workers_end_with_identical_weights_and_a_falling_loss(tmp_path):
         np.testing.assert_array_equal(wa, wb)
     for run_dir in (chief, other):
         with open(run_dir / "history.csv", newline="") as fh:
-            losses = [float(r["loss"]) for r in csv.DictReader(fh)]
+            rows = list(csv.DictReader(fh))
+        losses = [float(r["loss"]) for r in rows]
         assert len(losses) == 4 and losses[-1] < losses[0]
+        # the spec's metrics are reported on the validation rows each epoch
+        accuracy = [float(r["val_accuracy"]) for r in rows]
+        assert all(0.0 <= a <= 1.0 for a in accuracy) and accuracy[-1] > 0.4
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ("input 4; dense 3 softmax; loss sparse_categorical_crossentropy; metrics accuracy", "SparseCategoricalAccuracy"),
+    ("input 4; dense 3 softmax; loss categorical_crossentropy; metrics accuracy", "CategoricalAccuracy"),
+    ("input 4; dense 1 sigmoid; loss binary_crossentropy; metrics accuracy", "BinaryAccuracy"),
+    ("input 4; dense 1; loss mse; metrics mae", "MeanAbsoluteError"),
+])
+def test_validation_metrics_resolve_like_compile(spec, expected, registry):
+    import keras
+
+    import nndsl
+    from nndsl.run.distributed import validation_metrics
+
+    model = nndsl.check(spec, registry=registry)
+    ((output, log, metric),) = validation_metrics(keras, model, registry)
+    assert output == model.outputs[0] and log.startswith("val_")
+    if expected.endswith("Accuracy"):
+        assert type(metric).__name__ == expected
+    else:
+        metric.update_state(np.zeros((2, 1), "float32"), np.ones((2, 1), "float32"))
+        assert float(metric.result()) == pytest.approx(1.0)

@@ -30,9 +30,45 @@ def _loss_functions(keras, keras_model) -> Any:
     return keras.losses.get(loss)
 
 
+def validation_metrics(keras, model_ir, registry) -> list[tuple[str, str, Any]]:
+    """(output, log name, fresh Keras metric) for the spec's metrics, resolved as compile() does.
+
+    ``accuracy`` becomes sparse, binary or categorical accuracy by the output's loss and shape,
+    like Keras' own resolution of the string.
+    """
+    losses = dict(model_ir.training.losses)
+    many = len(model_ir.outputs) > 1
+    out = []
+    for output in model_ir.outputs:
+        loss = registry.losses.get(losses.get(output) or losses.get("", ""))
+        labels = loss.labels if loss is not None else "values"
+        shape = tuple(model_ir.tensor_shape(output))
+        for target, name in model_ir.training.metrics:
+            if target and target != output:
+                continue
+            keras_name = registry.metrics[name].keras_name
+            if keras_name == "accuracy":
+                if labels == "sparse":
+                    metric = keras.metrics.SparseCategoricalAccuracy(name=name)
+                elif labels == "binary" or shape[-1:] == (1,):
+                    metric = keras.metrics.BinaryAccuracy(name=name)
+                else:
+                    metric = keras.metrics.CategoricalAccuracy(name=name)
+            else:
+                metric = keras.metrics.get(keras_name)
+                if not isinstance(metric, keras.metrics.Metric):
+                    metric = keras.metrics.MeanMetricWrapper(metric, name=name)
+            out.append((output, f"val_{output}_{name}" if many else f"val_{name}", metric))
+    return out
+
+
 def fit_multiworker(keras_model, strategy, prepared, settings: Mapping[str, Any], recorder, initial_epoch: int,
-                    reporter) -> None:
-    """Train ``settings["epochs"]`` epochs; ``recorder`` gets ``on_epoch_end`` like a Keras callback."""
+                    reporter, metrics: list | None = None) -> None:
+    """Train ``settings["epochs"]`` epochs; ``recorder`` gets ``on_epoch_end`` like a Keras callback.
+
+    ``metrics`` (from :func:`validation_metrics`) are computed on the validation rows after each
+    epoch; the training logs hold the loss only.
+    """
     import keras
     import tensorflow as tf
 
@@ -87,6 +123,7 @@ def fit_multiworker(keras_model, strategy, prepared, settings: Mapping[str, Any]
         logs = {"loss": total / max(steps, 1)}
         if prepared.x_val is not None:
             logs["val_loss"] = _mean_loss(keras_model, per_example, prepared.x_val, prepared.y_val, global_batch)
+            logs.update(_metric_values(keras_model, metrics or [], prepared.x_val, prepared.y_val, global_batch))
         reporter.info(f"epoch {epoch + 1}/{settings['epochs']}: "
                       + ", ".join(f"{k} {v:.4f}" for k, v in logs.items())
                       + f" ({time.perf_counter() - started:.1f} s)")
@@ -103,3 +140,19 @@ def _mean_loss(keras_model, per_example, x, y, batch: int) -> float:
         total += float(tf.reduce_sum(values))
         count += int(values.shape[0])
     return total / max(count, 1)
+
+
+def _metric_values(keras_model, metrics, x, y, batch: int) -> dict[str, float]:
+    """Each metric over local validation data (every worker holds the same rows)."""
+    import tensorflow as tf
+
+    if not metrics:
+        return {}
+    for _, _, metric in metrics:
+        metric.reset_state()
+    for xb, yb in tf.data.Dataset.from_tensor_slices((x, y)).batch(batch):
+        pred = keras_model(xb, training=False)
+        for output, _, metric in metrics:
+            metric.update_state(yb[output] if isinstance(yb, Mapping) else yb,
+                                pred[output] if isinstance(pred, Mapping) else pred)
+    return {log: float(metric.result()) for _, log, metric in metrics}

@@ -331,12 +331,12 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, registry, reporter:
     fit_start = time.perf_counter()
     try:
         if placement.strategy_name == "multiworker":
-            from .distributed import fit_multiworker
+            from .distributed import fit_multiworker, validation_metrics
 
             if model.training.callbacks:
                 reporter.info("warning: spec callbacks are not applied under --strategy multiworker")
             fit_multiworker(keras_model, placement.strategy, prepared, settings, recorder, initial_epoch,
-                            reporter)
+                            reporter, validation_metrics(keras, model, registry))
         else:
             # the recorder goes last: it sees what earlier callbacks add to the logs (learning_rate)
             callbacks = _spec_callbacks(model, keras, reporter, validation is not None) + [recorder]
