@@ -73,7 +73,8 @@ def cmd_check(args) -> int:
         try:
             result = _load(path, registry)
         except UsageError as e:  # one unreadable file does not stop the others
-            status = max(status, ExitCode.USAGE) if status != ExitCode.SPEC_ERROR else status
+            if status == ExitCode.OK:
+                status = ExitCode.USAGE
             if args.format == "json":
                 report.append({"file": path, "ok": False, "error": str(e)})
             else:
