@@ -2,7 +2,8 @@
 
 A backend says which models it can take (:meth:`Backend.check_supported`) and offers any of
 two lowerings: :meth:`Backend.build` (an in-process object, e.g. a compiled ``keras.Model``)
-and :meth:`Backend.emit` (source text). Third-party backends subclass this.
+and :meth:`Backend.emit` (source text); a backend that trains also hands ``nndsl run`` a
+:meth:`Backend.trainer`. Third-party backends subclass this.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ class Backend:
     def emit(self, model, registry, fmt: str = "python", **options: Any) -> str:
         """Lower to source text in format ``fmt``."""
         raise BackendError(f"backend {self.name!r} does not emit {fmt!r}")
+
+    def trainer(self, registry) -> Any:
+        """A fresh :class:`nndsl.run.trainer.Trainer`: how ``nndsl run`` trains with this backend."""
+        raise BackendError(f"backend {self.name!r} cannot train models; `nndsl run` needs a backend that can "
+                           "(keras-functional, keras-sequential, or a plugin's such as torch)")
 
     def lower_layer(self, node, registry) -> Any:
         """Per-layer lowering a layer definition registered for this backend, if any.

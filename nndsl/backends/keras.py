@@ -97,6 +97,11 @@ class KerasFunctional(Backend):
             keras_model.compile(**{k: instantiate(v) for k, v in args.items()})
         return keras_model
 
+    def trainer(self, registry):
+        from ..run.keras_trainer import KerasTrainer
+
+        return KerasTrainer(self, registry)
+
     def wrap(self, keras, model: ir.Model, inputs, outputs):
         ins = inputs[0] if len(inputs) == 1 else {i.name: t for i, t in zip(model.inputs, inputs)}
         outs = outputs[0] if len(outputs) == 1 else {o: t for o, t in zip(model.outputs, outputs)}

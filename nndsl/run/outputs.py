@@ -2,13 +2,14 @@
 
 Layout of ``runs/<model>-<timestamp>/``::
 
-    model.keras        the trained model (plain ``keras.models.load_model`` loads it)
+    model.keras        the trained model (plain ``keras.models.load_model`` loads it); other
+                       backends name theirs (``Trainer.model_file``: ``model.safetensors``)
     history.csv        one row per finished epoch
     metrics.json       final train / validation / test metrics, wall time, device
     spec.nn            a copy of the spec that was trained
     run.json           how the run was started (what ``--resume`` needs)
     state.json         the last finished epoch and its checkpoint file
-    ckpt-NNNN.keras    that checkpoint (model + optimizer state)
+    ckpt-NNNN.keras    that checkpoint (model + optimizer state; ``Trainer.checkpoint_suffix``)
 
 Every file is written to a temporary name in the same directory and renamed over the real
 one (``os.replace``), so a run killed at any moment leaves each file whole: the old version
@@ -38,6 +39,7 @@ SPEC = "spec.nn"
 RUN = "run.json"
 STATE = "state.json"
 RUN_FILES = (MODEL, HISTORY, METRICS, RUN, STATE)
+MODEL_STEM = "model."  # every backend's trained model is model.<extension>
 
 
 class RunDirError(NndslError):
@@ -168,6 +170,7 @@ class RunDir:
                 raise RunDirError(f"--out {shown}: exists and is not a directory")
             if os.path.isdir(self.path):
                 held = [n for n in RUN_FILES if self.exists(n)]
+                held += sorted(n for n in os.listdir(self.path) if n.startswith(MODEL_STEM) and n not in held)
                 if held:
                     raise RunDirError(
                         f"--out {shown} already holds a run ({', '.join(held)}); "
@@ -247,14 +250,16 @@ class RunDir:
 
     # Checkpoints -------------------------------------------------------------------------
 
-    def save_checkpoint(self, keras_model, epoch: int, history: Sequence[Mapping[str, Any]]) -> None:
-        """Checkpoint file first, then ``state.json`` naming it, then drop older checkpoints."""
-        name = f"ckpt-{epoch:04d}.keras"
-        save_with(self.file(name), keras_model.save)
+    def save_checkpoint(self, save: Callable[[str], None], epoch: int, history: Sequence[Mapping[str, Any]],
+                        suffix: str = ".keras") -> None:
+        """Checkpoint file first (``save(path)`` writes it), then ``state.json`` naming it, then
+        drop older checkpoints."""
+        name = f"ckpt-{epoch:04d}{suffix}"
+        save_with(self.file(name), save)
         write_json(self.file(STATE), {"epoch": epoch, "checkpoint": name, "history": list(history)})
         write_text(self.file(HISTORY), history_csv(history))
         for old in os.listdir(self.path):
-            if old.startswith("ckpt-") and old.endswith(".keras") and old != name:
+            if old.startswith("ckpt-") and old.endswith(suffix) and old != name:
                 try:
                     os.unlink(self.file(old))
                 except OSError:

@@ -19,9 +19,10 @@ from typing import Any, Callable, Mapping, TextIO
 
 from .. import ir
 from ..diagnostics import NndslError, UsageError
-from ..statements import CALLBACKS, FIT_PARAMS
+from ..statements import FIT_PARAMS
 from . import outputs
 from .outputs import RunDir, RunDirError
+from .trainer import trainer_for
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
@@ -131,11 +132,6 @@ def default_run_dir(model_name: str) -> str:
     return path
 
 
-def _keras_env() -> None:
-    """Quiet TensorFlow's C++ start-up chatter unless the user asked for it."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
 def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None = None,
         on_checked: Callable[[Any], None] | None = None) -> RunResult:
     """Train a spec file end to end; returns the run directory and its metrics.
@@ -185,17 +181,18 @@ def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None
         "precision": options.precision,
         "strategy": options.strategy,
     }
-    placement = _place(settings, options)
-    _seed_and_precision(settings)
+    trainer = trainer_for(model, settings, registry)
+    placement = trainer.place(settings, workers=options.workers, task_index=options.task_index)
+    trainer.seed(settings)
     prepared = load_data(settings, model, registry, reporter)
     out = options.out or default_run_dir(model.name)
     if not placement.is_chief:
         out = os.path.join(out, "worker-" + placement.task.split()[1])
     with RunDir(out).prepare(new=True) as run_dir:
         outputs.write_text(run_dir.file(outputs.SPEC), source.text)
-        outputs.write_json(run_dir.file(outputs.RUN), {**settings, "keras_backend": _keras_backend(),
+        outputs.write_json(run_dir.file(outputs.RUN), {**settings, **_environment(trainer),
                                                        "started": datetime.now().isoformat(timespec="seconds")})
-        return _train(model, settings, run_dir, registry, reporter, placement, prepared, started, state=None)
+        return _train(model, settings, run_dir, trainer, reporter, placement, prepared, started, state=None)
 
 
 def resume(directory: str, options: RunOptions, registry, reporter: Reporter | None = None) -> RunResult:
@@ -223,75 +220,26 @@ def resume(directory: str, options: RunOptions, registry, reporter: Reporter | N
         checked = check_source(read_source(run_dir.file(outputs.SPEC)), registry)
         state = run_dir.state()
         done = state["epoch"] if state else 0
-        if done >= settings["epochs"] and run_dir.exists(outputs.MODEL):
+        trainer = trainer_for(checked.model, settings, registry)
+        if done >= settings["epochs"] and run_dir.exists(trainer.model_file):
             raise RunDirError(f"{directory} already finished {done} of {settings['epochs']} epochs; "
                               "pass --epochs N (more) to train further")
-        placement = _place(settings, options)
-        _seed_and_precision(settings)
+        placement = trainer.place(settings, workers=options.workers, task_index=options.task_index)
+        trainer.seed(settings)
         prepared = load_data(settings, checked.model, registry, reporter)
         reporter.info(f"resuming {directory} at epoch {done + 1} of {settings['epochs']}" if state
                       else f"resuming {directory} from the start (no checkpoint was saved)")
-        return _train(checked.model, settings, run_dir, registry, reporter, placement, prepared, started, state)
+        return _train(checked.model, settings, run_dir, trainer, reporter, placement, prepared, started, state)
 
 
-def _keras_backend() -> str:
-    _keras_env()
-    from .quiet import native_stderr_filtered
-
-    with native_stderr_filtered():
-        import keras
-
-    return keras.backend.backend()
+def _environment(trainer) -> dict:
+    """What run.json records about the framework; Keras runs have always recorded keras_backend."""
+    env = trainer.environment()
+    return {k: v for k, v in env.items() if k != "keras_version"}
 
 
-def _place(settings: Mapping[str, Any], options: RunOptions):
-    from .device import place
-
-    return place(_keras_backend(), settings.get("strategy") or "auto",
-                 workers=options.workers or None, task_index=options.task_index)
-
-
-def _seed_and_precision(settings: Mapping[str, Any]) -> None:
-    import keras
-
-    if settings["seed"] is not None:
-        keras.utils.set_random_seed(settings["seed"])
-    keras.mixed_precision.set_global_policy(settings["precision"] or "float32")
-
-
-def _spec_callbacks(model: ir.Model, keras, reporter: Reporter, has_validation: bool) -> list:
-    out = []
-    for cb in model.training.callbacks:
-        class_name, _ = CALLBACKS[cb.name]
-        kwargs = dict(cb.options)
-        monitor = kwargs.get("monitor", "val_loss")
-        if monitor.startswith("val_") and not has_validation:
-            reporter.info(f"warning: callback {cb.name} monitors {monitor}, but there is no validation set "
-                          "(set fit validation_split=...)")
-        out.append(getattr(keras.callbacks, class_name)(**kwargs))
-    return out
-
-
-def _epoch_recorder(keras, run_dir: RunDir, history: list, reporter: Reporter, chief: bool, total: int):
-    class EpochRecorder(keras.callbacks.Callback):
-        """Appends each finished epoch to the history and checkpoints it (atomically)."""
-
-        def on_epoch_end(self, epoch, logs=None):
-            row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
-            history.append(row)
-            if chief:
-                run_dir.save_checkpoint(self.model, epoch + 1, history)
-            reporter.event("epoch", epochs=total, **row)
-
-    return EpochRecorder()
-
-
-def _train(model: ir.Model, settings: dict, run_dir: RunDir, registry, reporter: Reporter, placement,
+def _train(model: ir.Model, settings: dict, run_dir: RunDir, trainer, reporter: Reporter, placement,
            prepared, started: float, state: Mapping[str, Any] | None) -> RunResult:
-    import keras
-
-    from ..api import build
-
     reporter.info(f"device: {placement.device.describe()}"
                   + (f", strategy {placement.strategy_name} ({placement.replicas} replicas)"
                      if placement.strategy is not None else "")
@@ -301,48 +249,29 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, registry, reporter:
                    strategy=placement.strategy_name, data=prepared.source, epochs=settings["epochs"])
     history: list[dict] = list(state["history"]) if state else []
     initial_epoch = state["epoch"] if state else 0
-    from ..perf import rows, training_plan
+    n_train = _rows(prepared.x_train)
+    notes = trainer.plan(model, settings, n_train)
+    if notes:
+        reporter.info("training: " + "; ".join(notes))
+    if state:
+        trainer.restore(model, settings, run_dir.file(state["checkpoint"]))
+    else:
+        trainer.build(model, settings)
 
-    overrides = {k: settings.get(k) for k in (
-        "batch_size", "shuffle", "seed", "steps_per_execution", "jit_compile", "pipeline")}
-    if placement.strategy is not None and overrides["steps_per_execution"] is None:
-        # Keras 3.15's multi-step loop fails under MirroredStrategy (InvalidArgumentError at
-        # while/cond in has_next); one batch per call unless the spec asks otherwise.
-        overrides["steps_per_execution"] = 1
-    plan = training_plan(model, rows(prepared.x_train), overrides)
-    reporter.info("training: " + "; ".join(plan.notes))
-    compile_options = dict(plan.compile_options)
-    try:
-        with placement.scope():
-            if state:
-                keras_model = keras.models.load_model(run_dir.file(state["checkpoint"]), safe_mode=True)
-            else:
-                keras_model = build(model, settings["backend"], registry, compile=True, **compile_options)
-    except NndslError:
-        raise
-    except Exception as e:  # noqa: BLE001 - Keras' messages are the useful part
-        raise RunError(f"building the model failed: {type(e).__name__}: {e}") from e
-
-    n_train = len(next(iter(prepared.x_train.values())) if isinstance(prepared.x_train, dict) else prepared.x_train)
     epochs = settings["epochs"]
-    validation = (prepared.x_val, prepared.y_val) if prepared.x_val is not None else None
-    recorder = _epoch_recorder(keras, run_dir, history, reporter, placement.is_chief, epochs)
+
+    def on_epoch_end(epoch: int, logs: Mapping[str, float]) -> None:
+        """Append the finished epoch to the history and checkpoint it (atomically)."""
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}}
+        history.append(row)
+        if placement.is_chief:
+            run_dir.save_checkpoint(trainer.save_checkpoint, epoch + 1, history, trainer.checkpoint_suffix)
+        reporter.event("epoch", epochs=epochs, **row)
+
     interrupted = False
     fit_start = time.perf_counter()
     try:
-        if placement.strategy_name == "multiworker":
-            from .distributed import fit_multiworker, validation_metrics
-
-            if model.training.callbacks:
-                reporter.info("warning: spec callbacks are not applied under --strategy multiworker")
-            fit_multiworker(keras_model, placement.strategy, prepared, settings, recorder, initial_epoch,
-                            reporter, validation_metrics(keras, model, registry))
-        else:
-            # the recorder goes last: it sees what earlier callbacks add to the logs (learning_rate)
-            callbacks = _spec_callbacks(model, keras, reporter, validation is not None) + [recorder]
-            keras_model.fit(**plan.fit_arguments(prepared.x_train, prepared.y_train), epochs=epochs,
-                            initial_epoch=initial_epoch, validation_data=validation,
-                            callbacks=callbacks, verbose=reporter.keras_verbose)
+        trainer.fit(prepared, settings, initial_epoch=initial_epoch, on_epoch_end=on_epoch_end, reporter=reporter)
     except KeyboardInterrupt:
         interrupted = True
         reporter.info("interrupted: saving what was trained")
@@ -351,18 +280,10 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, registry, reporter:
     fit_time = time.perf_counter() - fit_start
     epochs_now = len(history) - (state["epoch"] if state else 0)
 
-    multiworker = placement.strategy_name == "multiworker"
-    if multiworker:
-        # Keras' evaluate fails under this strategy too: evaluate the saved model on one device.
-        outputs.save_with(run_dir.file(outputs.MODEL), keras_model.save)
-        keras_model = keras.models.load_model(run_dir.file(outputs.MODEL), safe_mode=True)
     test: dict[str, float] = {}
     if prepared.x_test is not None and not interrupted:
         try:
-            with (placement.scope() if not multiworker else _nothing()):
-                result = keras_model.evaluate(prepared.x_test, prepared.y_test, batch_size=settings["batch_size"],
-                                              verbose=0, return_dict=True)
-            test = {k: float(v) for k, v in result.items()}
+            test = trainer.evaluate(prepared.x_test, prepared.y_test, settings["batch_size"])
         except KeyboardInterrupt:
             interrupted = True
     last = history[-1] if history else {}
@@ -384,23 +305,16 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, registry, reporter:
         "strategy": placement.strategy_name,
         "replicas": placement.replicas,
         "precision": settings.get("precision") or "float32",
-        "keras_backend": keras.backend.backend(),
-        "keras_version": keras.__version__,
+        **trainer.environment(),
         "data": prepared.source,
     }
-    outputs.save_with(run_dir.file(outputs.MODEL), keras_model.save)
+    outputs.save_with(run_dir.file(trainer.model_file), trainer.save)
     outputs.write_text(run_dir.file(outputs.HISTORY), outputs.history_csv(history))
     outputs.write_json(run_dir.file(outputs.METRICS), metrics)
     _report_end(reporter, run_dir.path, metrics)
     if interrupted:
         raise KeyboardInterrupt
     return RunResult(run_dir.path, metrics, interrupted)
-
-
-def _nothing():
-    import contextlib
-
-    return contextlib.nullcontext()
 
 
 def _rows(data) -> int:

@@ -1,7 +1,8 @@
 """``nndsl evaluate`` and ``nndsl predict``: use what ``nndsl run`` trained.
 
-Models load with ``keras.models.load_model(path, safe_mode=True)`` (no arbitrary code from the
-file); inputs with ``np.load(allow_pickle=False)``. Nothing is ever unpickled.
+Models load through the trainer of the backend that trained them (``run.json`` names it): Keras
+with ``keras.models.load_model(path, safe_mode=True)`` (no arbitrary code from the file), other
+backends from weights only; inputs with ``np.load(allow_pickle=False)``. Nothing is ever unpickled.
 """
 
 from __future__ import annotations
@@ -14,37 +15,71 @@ from typing import Any
 from ..diagnostics import UsageError
 from . import outputs
 from .runner import Reporter, RunError, load_data
+from .trainer import Trainer, trainer_for
 
 
-def locate(target: str) -> tuple[str, str | None]:
-    """(model file, run directory or None) for ``DIR`` or ``model.keras``."""
+def _run_settings(run_dir: str) -> dict | None:
+    path = os.path.join(run_dir, outputs.RUN)
+    if not (os.path.isfile(path) and os.path.isfile(os.path.join(run_dir, outputs.SPEC))):
+        return None
+    return outputs.read_json(path)
+
+
+def _run_model(run_dir: str, registry):
+    from ..check import check_source, read_source
+
+    return check_source(read_source(os.path.join(run_dir, outputs.SPEC)), registry).model
+
+
+def locate(target: str, registry=None) -> tuple[str, str | None, Trainer]:
+    """(model file, run directory or None, the trainer that reads it) for ``DIR`` or a model file.
+
+    A run directory's ``run.json`` names its backend, whose trainer knows the model file; a
+    bare ``.keras`` file is read by Keras.
+    """
     if os.path.isdir(target):
-        path = os.path.join(target, outputs.MODEL)
+        run_dir = target
+        settings = _run_settings(run_dir)
+        trainer = _trainer(run_dir, settings, registry)
+        path = os.path.join(target, trainer.model_file)
         if not os.path.isfile(path):
             state = os.path.join(target, outputs.STATE)
             hint = (f"; the run has a checkpoint: finish it with `nndsl run --resume {target}`"
                     if os.path.isfile(state) else "")
-            raise UsageError(f"{target}: no {outputs.MODEL} in this directory{hint}")
-        run_dir = target
+            raise UsageError(f"{target}: no {trainer.model_file} in this directory{hint}")
     elif os.path.isfile(target):
         path = target
         run_dir = os.path.dirname(os.path.abspath(target))
+        settings = _run_settings(run_dir)
+        trainer = _trainer(run_dir, settings, registry)
+        if os.path.basename(path) != trainer.model_file and not (settings is None and path.endswith(".keras")):
+            if not path.endswith(".keras"):
+                raise UsageError(f"{target}: expected a .keras model file (or a run directory)")
+            trainer = _keras_trainer(registry)
     else:
         raise UsageError(f"{target}: no such run directory or model file")
-    if not path.endswith(".keras"):
-        raise UsageError(f"{target}: expected a .keras model file (or a run directory)")
-    is_run = os.path.isfile(os.path.join(run_dir, outputs.RUN)) and os.path.isfile(os.path.join(run_dir, outputs.SPEC))
-    return path, run_dir if is_run else None
+    return path, run_dir if settings is not None else None, trainer
 
 
-def load_model(path: str):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
+def _registry(registry):
+    if registry is not None:
+        return registry
+    from ..plugins import default_registry
 
-    try:
-        return keras.models.load_model(path, safe_mode=True)
-    except Exception as e:  # noqa: BLE001 - a corrupt or foreign file: say which and why
-        raise RunError(f"{path}: cannot load the model: {type(e).__name__}: {e}") from e
+    return default_registry()
+
+
+def _keras_trainer(registry) -> Trainer:
+    registry = _registry(registry)
+    return registry.backends["keras-functional"].trainer(registry)
+
+
+def _trainer(run_dir: str, settings: dict | None, registry) -> Trainer:
+    """The trainer of the backend the run used (Keras when there is no run, or it named none)."""
+    if settings is None or not settings.get("backend"):
+        return _keras_trainer(registry)
+    registry = _registry(registry)
+    return trainer_for(_run_model(run_dir, registry), settings, registry)
 
 
 def evaluate(target: str, registry, *, data: str | None = None, as_json: bool = False) -> dict[str, Any]:
@@ -54,16 +89,15 @@ def evaluate(target: str, registry, *, data: str | None = None, as_json: bool = 
     set is the one the run never trained on. Other data is evaluated on its test split when
     it has one, otherwise on all of its samples.
     """
-    from ..check import check_source, read_source
     from .runner import data_reference
 
-    path, run_dir = locate(target)
+    path, run_dir, trainer = locate(target, registry)
     if run_dir is None:
         raise UsageError(f"{target} is not inside an nndsl run directory (no {outputs.RUN} and {outputs.SPEC} "
                          "beside it); evaluate needs the run's spec to prepare data the same way")
     reporter = Reporter(quiet=False, as_json=as_json)
     settings = outputs.read_json(os.path.join(run_dir, outputs.RUN))
-    model = check_source(read_source(os.path.join(run_dir, outputs.SPEC)), registry).model
+    model = _run_model(run_dir, registry)
     if data is not None:
         settings = {**settings, "data": data_reference(model, data, registry, os.getcwd())[0]}
         prepared = load_data(settings, model, registry, reporter, test_split=0.0, validation_split=0.0)
@@ -74,13 +108,12 @@ def evaluate(target: str, registry, *, data: str | None = None, as_json: bool = 
         if prepared.x_test is None:
             raise UsageError(f"the run {run_dir} held out no test set (test_split=0); pass --data")
         x, y = prepared.x_test, prepared.y_test
-    keras_model = load_model(path)
+    trainer.load(model, path)
     n = len(next(iter(x.values())) if isinstance(x, dict) else x)
     try:
-        result = keras_model.evaluate(x, y, batch_size=settings.get("batch_size", 32), verbose=0, return_dict=True)
+        metrics = trainer.evaluate(x, y, settings.get("batch_size", 32))
     except (ValueError, TypeError) as e:
         raise RunError(f"evaluating {path} failed: {type(e).__name__}: {e}") from e
-    metrics = {k: float(v) for k, v in result.items()}
     if as_json:
         print(json.dumps({"model": path, "samples": n, "metrics": metrics}))
     else:
@@ -88,14 +121,15 @@ def evaluate(target: str, registry, *, data: str | None = None, as_json: bool = 
     return metrics
 
 
-def _conform(x, keras_model) -> tuple[Any, list[str]]:
+def _conform(x, specs: list[tuple[tuple, str]]) -> tuple[Any, list[str]]:
     """Shape and scale ``x`` like training did: uint8 pixels to [0, 1], reshape when sizes match."""
     import numpy as np
 
     notes = []
-    if len(keras_model.inputs) != 1:
-        raise UsageError(f"predict takes models with one input; this one has {len(keras_model.inputs)}")
-    target = tuple(keras_model.inputs[0].shape[1:])
+    if len(specs) != 1:
+        raise UsageError(f"predict takes models with one input; this one has {len(specs)}")
+    target, dtype = specs[0]
+    target = tuple(target)
     sample = tuple(x.shape[1:])
     if sample != target:
         known = None not in target
@@ -108,7 +142,7 @@ def _conform(x, keras_model) -> tuple[Any, list[str]]:
             notes.append(f"reshaped {sample} -> {target}")
         else:
             raise UsageError(f"the model takes samples of shape {target}, but the input's samples are {sample}")
-    if x.dtype == np.uint8 and "float" in str(keras_model.inputs[0].dtype):
+    if x.dtype == np.uint8 and "float" in str(dtype):
         x = np.divide(x, np.float32(255.0), dtype=np.float32)
         notes.append("scaled uint8 pixels to [0, 1]")
     elif not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
@@ -121,7 +155,7 @@ def predict(target: str, input_path: str, registry=None, *, output: str | None =
     """Predictions of a trained model for the samples in a ``.npy`` file."""
     import numpy as np
 
-    path, _ = locate(target)
+    path, run_dir, trainer = locate(target, registry)
     try:
         with open(input_path, "rb") as fh:
             head = fh.read(6)
@@ -133,11 +167,12 @@ def predict(target: str, input_path: str, registry=None, *, output: str | None =
         raise UsageError(f"{input_path}: cannot read: {e.strerror or e}") from None
     except ValueError as e:
         raise UsageError(f"{input_path}: cannot load without unpickling ({e}); save plain numeric arrays") from None
-    keras_model = load_model(path)
-    x, notes = _conform(x, keras_model)
+    trainer.load(_run_model(run_dir, _registry(registry)) if run_dir else None, path)
+    x, notes = _conform(x, trainer.input_specs())
     for note in notes:
         print(f"input: {note}", file=sys.stderr)
-    y = keras_model.predict(x, verbose=0)
+    settings = _run_settings(run_dir) if run_dir else None
+    y = trainer.predict(x, (settings or {}).get("batch_size", 32))
     if isinstance(y, dict) or isinstance(y, (list, tuple)):
         raise UsageError("predict writes one array; this model has several outputs")
     y = np.asarray(y)

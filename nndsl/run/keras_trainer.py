@@ -1,0 +1,183 @@
+"""The Keras backends' :class:`~nndsl.run.trainer.Trainer`: ``keras.Model.fit`` with nndsl's fast path.
+
+Placement uses ``tf.distribute`` (:mod:`.device`), the fit arguments come from
+:func:`nndsl.perf.training_plan`, ``--strategy multiworker`` trains with the loop in
+:mod:`.distributed`. Models are saved as ``.keras`` files and loaded with ``safe_mode=True``.
+"""
+
+from __future__ import annotations
+
+import os
+from ..diagnostics import NndslError
+from ..statements import CALLBACKS
+from .trainer import Trainer
+
+
+def keras_env() -> None:
+    """Quiet TensorFlow's C++ start-up chatter unless the user asked for it."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def keras_backend() -> str:
+    keras_env()
+    from .quiet import native_stderr_filtered
+
+    with native_stderr_filtered():
+        import keras
+
+    return keras.backend.backend()
+
+
+class KerasTrainer(Trainer):
+    model_file = "model.keras"
+    checkpoint_suffix = ".keras"
+    framework = "Keras"
+
+    def __init__(self, backend, registry):
+        super().__init__(backend, registry)
+        self.model = None  # the IR
+        self.keras_model = None
+        self.placement = None
+        self.plan_ = None
+
+    def place(self, settings, *, workers=None, task_index=None):
+        from .device import place
+
+        self.placement = place(keras_backend(), settings.get("strategy") or "auto",
+                               workers=workers or None, task_index=task_index)
+        return self.placement
+
+    def seed(self, settings):
+        import keras
+
+        if settings["seed"] is not None:
+            keras.utils.set_random_seed(settings["seed"])
+        keras.mixed_precision.set_global_policy(settings.get("precision") or "float32")
+
+    def environment(self):
+        import keras
+
+        return {"keras_backend": keras.backend.backend(), "keras_version": keras.__version__}
+
+    def plan(self, model, settings, n_train):
+        from ..perf import training_plan
+
+        overrides = {k: settings.get(k) for k in (
+            "batch_size", "shuffle", "seed", "steps_per_execution", "jit_compile", "pipeline")}
+        if self.placement is not None and self.placement.strategy is not None \
+                and overrides["steps_per_execution"] is None:
+            # Keras 3.15's multi-step loop fails under MirroredStrategy (InvalidArgumentError at
+            # while/cond in has_next); one batch per call unless the spec asks otherwise.
+            overrides["steps_per_execution"] = 1
+        self.plan_ = training_plan(model, n_train, overrides)
+        return list(self.plan_.notes)
+
+    def _scope(self):
+        import contextlib
+
+        return self.placement.scope() if self.placement is not None else contextlib.nullcontext()
+
+    def _guarded(self, make):
+        from .runner import RunError
+
+        try:
+            with self._scope():
+                return make()
+        except NndslError:
+            raise
+        except Exception as e:  # noqa: BLE001 - Keras' messages are the useful part
+            raise RunError(f"building the model failed: {type(e).__name__}: {e}") from e
+
+    def build(self, model, settings):
+        self.model = model
+        options = dict(self.plan_.compile_options) if self.plan_ is not None else {}
+        self.keras_model = self._guarded(
+            lambda: self.backend.build(model, self.registry, compile=True, **options))
+
+    def restore(self, model, settings, checkpoint):
+        import keras
+
+        self.model = model
+        self.keras_model = self._guarded(lambda: keras.models.load_model(checkpoint, safe_mode=True))
+
+    def load(self, model, path):
+        from .runner import RunError
+
+        keras_env()
+        import keras
+
+        self.model = model
+        try:
+            self.keras_model = keras.models.load_model(path, safe_mode=True)
+        except Exception as e:  # noqa: BLE001 - a corrupt or foreign file: say which and why
+            raise RunError(f"{path}: cannot load the model: {type(e).__name__}: {e}") from e
+
+    def _callbacks(self, reporter, has_validation: bool) -> list:
+        import keras
+
+        out = []
+        for cb in self.model.training.callbacks:
+            class_name, _ = CALLBACKS[cb.name]
+            kwargs = dict(cb.options)
+            monitor = kwargs.get("monitor", "val_loss")
+            if monitor.startswith("val_") and not has_validation:
+                reporter.info(f"warning: callback {cb.name} monitors {monitor}, but there is no validation set "
+                              "(set fit validation_split=...)")
+            out.append(getattr(keras.callbacks, class_name)(**kwargs))
+        return out
+
+    def fit(self, prepared, settings, *, initial_epoch, on_epoch_end, reporter):
+        import keras
+
+        class EpochEnd(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                on_epoch_end(epoch, {k: float(v) for k, v in (logs or {}).items()})
+
+        recorder = EpochEnd()
+        validation = (prepared.x_val, prepared.y_val) if prepared.x_val is not None else None
+        if self.placement is not None and self.placement.strategy_name == "multiworker":
+            from .distributed import fit_multiworker, validation_metrics
+
+            if self.model.training.callbacks:
+                reporter.info("warning: spec callbacks are not applied under --strategy multiworker")
+            fit_multiworker(self.keras_model, self.placement.strategy, prepared, settings, recorder, initial_epoch,
+                            reporter, validation_metrics(keras, self.model, self.registry))
+            return
+        # the recorder goes last: it sees what earlier callbacks add to the logs (learning_rate)
+        callbacks = self._callbacks(reporter, validation is not None) + [recorder]
+        self.keras_model.fit(**self.plan_.fit_arguments(prepared.x_train, prepared.y_train),
+                             epochs=settings["epochs"], initial_epoch=initial_epoch, validation_data=validation,
+                             callbacks=callbacks, verbose=reporter.keras_verbose)
+
+    def evaluate(self, x, y, batch_size):
+        import contextlib
+
+        import keras
+
+        scope = self._scope()
+        if self.placement is not None and self.placement.strategy_name == "multiworker":
+            # Keras' evaluate fails under this strategy: evaluate a reloaded copy on one device.
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "m.keras")
+                self.keras_model.save(path)
+                self.keras_model = keras.models.load_model(path, safe_mode=True)
+            self.placement = None
+            scope = contextlib.nullcontext()
+        with scope:
+            result = self.keras_model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
+        return {k: float(v) for k, v in result.items()}
+
+    def predict(self, x, batch_size):
+        return self.keras_model.predict(x, batch_size=batch_size, verbose=0)
+
+    def input_specs(self):
+        return [(tuple(t.shape[1:]), str(t.dtype)) for t in self.keras_model.inputs]
+
+    def save(self, path):
+        self.keras_model.save(path)
+
+    def save_checkpoint(self, path):
+        self.keras_model.save(path)
+

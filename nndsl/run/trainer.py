@@ -1,0 +1,122 @@
+"""The :class:`Trainer` interface: what a backend provides so that ``nndsl run`` can train with it.
+
+``nndsl/run`` owns everything users see and every backend shares: the console lines,
+``history.csv``, ``metrics.json``, the spec copy, the per-epoch checkpoint and ``state.json``,
+``--resume`` after a kill, Ctrl-C saving what was trained, atomic writes, ``evaluate`` and
+``predict``. A Trainer owns the framework: placing the work on a device, building the model,
+fitting epochs, evaluating, predicting, and writing and reading its weights (and the
+optimizer state, for checkpoints). A backend hands one out from
+:meth:`nndsl.backends.base.Backend.trainer`; the Keras backends' is
+:class:`nndsl.run.keras_trainer.KerasTrainer`, the ``torch`` plugin's is ``TorchTrainer``.
+
+One Trainer serves one run (or one ``evaluate``/``predict``): ``place`` and ``seed`` first,
+then ``plan`` and ``build`` (or ``restore`` from a checkpoint, or ``load`` a finished model),
+then ``fit``, ``evaluate``, ``predict`` and ``save`` in any order. Arrays are NumPy: ``x`` is
+one array or a dict of arrays keyed by input name, ``y`` one array or a dict keyed by output
+name, exactly as :func:`nndsl.prepare.prepare` makes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Sequence
+
+# on_epoch_end(epoch, logs): epoch counts from 0; logs maps "loss", metric names and their
+# "val_" forms (validation) to floats, in the order they should appear in history.csv.
+EpochEnd = Callable[[int, Mapping[str, float]], None]
+
+
+class Trainer:
+    """Base class of every backend's trainer; subclasses implement every method below.
+
+    Attributes:
+        model_file: the trained model's file name in the run directory (``model.keras``).
+        checkpoint_suffix: the extension of per-epoch checkpoints (``ckpt-0003.keras``).
+        framework: what trains, for messages (``"Keras"``, ``"PyTorch"``).
+    """
+
+    model_file: str = "model"
+    checkpoint_suffix: str = ".ckpt"
+    framework: str = ""
+
+    def __init__(self, backend, registry):
+        self.backend = backend
+        self.registry = registry
+
+    # where, and how reproducibly -------------------------------------------------------------
+
+    def place(self, settings: Mapping[str, Any], *, workers: Sequence[str] | None = None,
+              task_index: int | None = None):
+        """Detect the device and any distribution strategy; return a :class:`nndsl.run.device.Placement`.
+
+        Called before any model is built. ``settings`` is the run's ``run.json`` (``strategy``,
+        ``precision``, ...); refuse what this framework cannot do with ``UsageError``.
+        """
+        raise NotImplementedError
+
+    def seed(self, settings: Mapping[str, Any]) -> None:
+        """Seed every random generator from ``settings["seed"]`` (None: leave them) and set precision."""
+        raise NotImplementedError
+
+    def environment(self) -> dict[str, Any]:
+        """Framework facts recorded in ``run.json`` and ``metrics.json`` (names and versions)."""
+        return {}
+
+    # the model ---------------------------------------------------------------------------------
+
+    def plan(self, model, settings: Mapping[str, Any], n_train: int) -> list[str]:
+        """Settle how to train ``n_train`` rows; return notes printed as ``training: a; b``."""
+        return []
+
+    def build(self, model, settings: Mapping[str, Any]) -> None:
+        """Build a fresh, trainable model (and its optimizer, loss and metrics) from the IR."""
+        raise NotImplementedError
+
+    def restore(self, model, settings: Mapping[str, Any], checkpoint: str) -> None:
+        """Build the model and load weights and optimizer state from a checkpoint file (``--resume``)."""
+        raise NotImplementedError
+
+    def load(self, model, path: str) -> None:
+        """Load a finished model (``model_file``) for ``evaluate``/``predict``; ``model`` is the IR,
+        or None when ``path`` is a bare model file outside a run directory. Never unpickles."""
+        raise NotImplementedError
+
+    # training and use -------------------------------------------------------------------------
+
+    def fit(self, prepared, settings: Mapping[str, Any], *, initial_epoch: int, on_epoch_end: EpochEnd,
+            reporter) -> None:
+        """Train epochs ``initial_epoch`` .. ``settings["epochs"] - 1`` on ``prepared.x_train``/``y_train``.
+
+        Validates on ``prepared.x_val``/``y_val`` when present; calls ``on_epoch_end`` after
+        every epoch (it records history and checkpoints). Prints per-epoch progress through
+        ``reporter.info`` unless ``reporter.quiet``. Lets ``KeyboardInterrupt`` through; raises
+        ``ValueError``/``TypeError``/``RuntimeError`` (reported as training failures) for bad data.
+        """
+        raise NotImplementedError
+
+    def evaluate(self, x, y, batch_size: int) -> dict[str, float]:
+        """``{"loss": ..., metric: ...}`` on the given rows (the same names as the training logs)."""
+        raise NotImplementedError
+
+    def predict(self, x, batch_size: int):
+        """The model's outputs for ``x``: one NumPy array, or a dict keyed by output name."""
+        raise NotImplementedError
+
+    def input_specs(self) -> list[tuple[tuple, str]]:
+        """(shape without the batch axis, dtype name) of each input, in order (for ``predict``)."""
+        raise NotImplementedError
+
+    def save(self, path: str) -> None:
+        """Write the trained model to ``path`` (the run directory writes it atomically)."""
+        raise NotImplementedError
+
+    def save_checkpoint(self, path: str) -> None:
+        """Write weights and optimizer state to ``path``, enough for :meth:`restore`."""
+        raise NotImplementedError
+
+
+def trainer_for(model, settings: Mapping[str, Any], registry) -> Trainer:
+    """The trainer of the backend a run uses (``settings["backend"]``; None picks the default)."""
+    from ..backends.base import choose_backend
+
+    backend = choose_backend(model, registry, settings.get("backend"))
+    return backend.trainer(registry)
