@@ -93,7 +93,8 @@ def cmd_check(args) -> int:
             print(json.dumps(ir.to_json(model), indent=2))
         if args.format == "json":
             entry = {"file": result.source.filename, "ok": True, "layers": len(model.nodes),
-                     "params": model.params.total,
+                     "params": model.params.total, "macs": model.macs,
+                     "layer_macs": {n.name: n.macs for n in model.nodes},
                      "diagnostics": [d.to_json(result.source.filename) for d in result.warnings]}
             if args.ir:
                 entry["ir"] = ir.to_json(model)

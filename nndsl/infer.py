@@ -1,4 +1,4 @@
-"""Pass 2: infer every tensor's shape and every layer's parameter count.
+"""Pass 2: infer every tensor's shape and every layer's parameter and MAC counts.
 
 Each layer's own rules (from its registry definition) do the work; this pass walks the graph
 in order, turns ShapeErrors into diagnostics, and stops errors cascading: a layer whose input
@@ -22,7 +22,7 @@ class _BadRule(Exception):
     """A layer's shape or parameter-count rule returned something that is not a shape or count."""
 
 
-def _run_rules(layer: BoundLayer, attrs: dict, in_shapes: list) -> tuple[tuple, ParamCount]:
+def _run_rules(layer: BoundLayer, attrs: dict, in_shapes: list) -> tuple[tuple, ParamCount, int]:
     shape = layer.layer.output_shape(attrs, in_shapes)
     if not isinstance(shape, (tuple, list)) or not all(
             d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in shape):
@@ -33,7 +33,10 @@ def _run_rules(layer: BoundLayer, attrs: dict, in_shapes: list) -> tuple[tuple, 
     if not (isinstance(count, ParamCount) and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
                                                   for n in (count.trainable, count.non_trainable))):
         raise _BadRule(f"its parameter-count rule returned {count!r:.80}; expected a ParamCount")
-    return tuple(shape), count
+    macs = layer.layer.count_macs(attrs, in_shapes)
+    if not (isinstance(macs, int) and not isinstance(macs, bool) and macs >= 0):
+        raise _BadRule(f"its MAC-count rule returned {macs!r:.80}; expected an int >= 0")
+    return tuple(shape), count, macs
 
 
 def infer(bound: BoundModel, registry: Registry | None = None) -> tuple[tuple[ir.Node, ...], list[Diagnostic]]:
@@ -51,7 +54,7 @@ def infer(bound: BoundModel, registry: Registry | None = None) -> tuple[tuple[ir
         in_shapes = [shapes[s] for s in layer.inputs]
         attrs = dict(layer.attrs)
         try:
-            shape, count = _run_rules(layer, attrs, in_shapes)
+            shape, count, macs = _run_rules(layer, attrs, in_shapes)
         except ShapeError as e:
             got = ", ".join(f"{s} {format_shape(shapes[s])}" for s in layer.inputs)
             diagnostics.append(Diagnostic(codes.SHAPE, f"{layer.layer.name}: {e.message} (input: {got})",
@@ -80,5 +83,5 @@ def infer(bound: BoundModel, registry: Registry | None = None) -> tuple[tuple[ir
             continue
         shapes[layer.name] = shape
         nodes.append(ir.Node(layer.name, layer.layer.name, layer.attrs, layer.explicit, layer.inputs, shape,
-                             count, layer.span, layer.user_named))
+                             count, layer.span, layer.user_named, macs))
     return tuple(nodes), diagnostics

@@ -32,7 +32,8 @@ class Node:
     """One layer application.
 
     ``attrs`` holds every parameter resolved (defaults filled in); ``explicit`` names the
-    ones the spec wrote, so generated code reads like what a person would write.
+    ones the spec wrote, so generated code reads like what a person would write. ``macs``
+    is the layer's multiply-accumulates for one sample's forward pass (its ``count_macs`` rule).
     """
 
     name: str
@@ -44,6 +45,7 @@ class Node:
     params: ParamCount
     span: Span | None = None
     user_named: bool = False
+    macs: int = 0
 
     @property
     def attr(self) -> Mapping[str, Any]:
@@ -123,6 +125,11 @@ class Model:
         return total
 
     @property
+    def macs(self) -> int:
+        """Multiply-accumulates of one forward pass of one sample, summed over every layer."""
+        return sum(n.macs for n in self.nodes)
+
+    @property
     def is_chain(self) -> bool:
         """One input, one output, each layer feeding the next: what keras.Sequential can hold."""
         if len(self.inputs) != 1 or len(self.outputs) != 1:
@@ -178,10 +185,12 @@ def to_json(model: Model) -> dict:
             "params": {"trainable": n.params.trainable, "non_trainable": n.params.non_trainable},
             "span": _span_json(n.span),
             "user_named": n.user_named,
+            "macs": n.macs,
         } for n in model.nodes],
         "outputs": list(model.outputs),
         "params": {"trainable": model.params.trainable, "non_trainable": model.params.non_trainable,
                    "total": model.params.total},
+        "macs": model.macs,
         "training": {
             "optimizer": None if t.optimizer is None else {
                 "name": t.optimizer.name, "attrs": {k: _jsonable(v) for k, v in t.optimizer.attrs},
@@ -221,7 +230,7 @@ def from_json(data: Mapping[str, Any]) -> Model:
             n["name"], n["op"], tuple((k, _tuplify(v)) for k, v in n["attrs"].items()), tuple(n["explicit"]),
             tuple(n["inputs"]), _tuplify(n["shape"]),
             ParamCount(n["params"]["trainable"], n["params"]["non_trainable"]), _span_from(n["span"]),
-            bool(n.get("user_named", False)))
+            bool(n.get("user_named", False)), int(n.get("macs", 0)))
             for n in data["nodes"]),
         outputs=tuple(data["outputs"]),
         training=Training(

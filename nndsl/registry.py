@@ -57,6 +57,10 @@ def _no_params(attrs: Mapping[str, Any], shapes: Sequence[Shape]) -> ParamCount:
     return ParamCount()
 
 
+def _no_macs(attrs: Mapping[str, Any], shapes: Sequence[Shape]) -> int:
+    return 0
+
+
 @dataclass(frozen=True)
 class LayerDef:
     """A layer the language knows.
@@ -67,6 +71,9 @@ class LayerDef:
         params: the signature; spec names are Keras' keyword names.
         output_shape: ``(attrs, input_shapes) -> shape``; raises ShapeError.
         count_params: ``(attrs, input_shapes) -> ParamCount``, exactly as Keras counts.
+        count_macs: ``(attrs, input_shapes) -> int``: multiply-accumulates of one sample's forward
+            pass. Weighted layers (dense, convolutions, recurrent, attention) count theirs; the
+            rest keep the default 0, as does a layer whose size depends on an unknown dimension.
         keras_positional: how many leading params Keras code passes positionally.
         min_inputs, max_inputs: how many input tensors it takes (``None``: any number).
         aliases: other accepted names (Keras' lower-cased class names).
@@ -86,6 +93,7 @@ class LayerDef:
     params: tuple[Param, ...]
     output_shape: Callable[[Mapping[str, Any], Sequence[Shape]], Shape]
     count_params: Callable[[Mapping[str, Any], Sequence[Shape]], ParamCount] = _no_params
+    count_macs: Callable[[Mapping[str, Any], Sequence[Shape]], int] = _no_macs
     keras_positional: int = 0
     min_inputs: int = 1
     max_inputs: int | None = 1
@@ -290,8 +298,8 @@ def _check_layer_def(layer: LayerDef, owner: str) -> None:
     if not isinstance(layer.params, (tuple, list)) or not all(
             isinstance(p, Param) and isinstance(p.name, str) and isinstance(p.kind, Kind) for p in layer.params):
         problem = f"params {layer.params!r:.80} (expected a tuple of nndsl.params.Param)"
-    elif not callable(layer.output_shape) or not callable(layer.count_params):
-        problem = "a shape or parameter-count rule that is not callable"
+    elif not all(callable(f) for f in (layer.output_shape, layer.count_params, layer.count_macs)):
+        problem = "a shape, parameter-count or MAC-count rule that is not callable"
     elif not all(f is None or callable(f) for f in (layer.lower_keras, layer.expand_params)):
         problem = "a lower_keras or expand_params that is not callable"
     if problem is not None:

@@ -1,4 +1,7 @@
-"""A model summary table in the layout of Keras' ``model.summary()``, from the IR alone."""
+"""A model summary table in the layout of Keras' ``model.summary()``, from the IR alone.
+
+Keras has no MACs column; nndsl adds one (multiply-accumulates of one sample's forward pass).
+"""
 
 from __future__ import annotations
 
@@ -11,34 +14,35 @@ def _keras_class(op: str, registry) -> str:
     return layer.keras_class if layer is not None else op
 
 
-def summary_rows(model: ir.Model, registry=None) -> list[tuple[str, str, str, str]]:
-    """(layer (type), output shape, params, connected to) for every input and layer."""
+def summary_rows(model: ir.Model, registry=None) -> list[tuple[str, str, str, str, str]]:
+    """(layer (type), output shape, params, MACs, connected to) for every input and layer."""
     rows = []
     show_inputs = not model.is_chain
     if show_inputs:
         for i in model.inputs:
-            rows.append((f"{i.name} (InputLayer)", format_shape(i.shape), "0", "-"))
+            rows.append((f"{i.name} (InputLayer)", format_shape(i.shape), "0", "0", "-"))
     for n in model.nodes:
         cls = _keras_class(n.op, registry)
         if n.op == "bidirectional":
             inner = _keras_class(n.attr.get("layer", ""), registry)
             cls = f"Bidirectional({inner})" if inner else cls
-        rows.append((f"{n.name} ({cls})", format_shape(n.shape), f"{n.params.total:,}", ", ".join(n.inputs)))
+        rows.append((f"{n.name} ({cls})", format_shape(n.shape), f"{n.params.total:,}", f"{n.macs:,}",
+                     ", ".join(n.inputs)))
     return rows
 
 
 def render_summary(model: ir.Model, registry=None) -> str:
     rows = summary_rows(model, registry)
     with_links = not model.is_chain
-    headers = ("Layer (type)", "Output Shape", "Param #", "Connected to")
-    cols = 4 if with_links else 3
+    headers = ("Layer (type)", "Output Shape", "Param #", "MACs", "Connected to")
+    cols = 5 if with_links else 4
     widths = [max(len(headers[c]), *(len(r[c]) for r in rows)) if rows else len(headers[c]) for c in range(cols)]
 
     def line(cells) -> str:
         parts = []
         for c in range(cols):
             cell = cells[c]
-            parts.append(cell.rjust(widths[c]) if c == 2 else cell.ljust(widths[c]))
+            parts.append(cell.rjust(widths[c]) if c in (2, 3) else cell.ljust(widths[c]))
         return "  ".join(parts).rstrip()
 
     rule_width = sum(widths) + 2 * (cols - 1)
@@ -48,7 +52,8 @@ def render_summary(model: ir.Model, registry=None) -> str:
     out += ["=" * rule_width,
             f"Total params: {p.total:,}",
             f"Trainable params: {p.trainable:,}",
-            f"Non-trainable params: {p.non_trainable:,}"]
+            f"Non-trainable params: {p.non_trainable:,}",
+            f"Total MACs: {model.macs:,} (one sample, forward pass)"]
     if model.outputs and not model.is_chain:
         out.append("Outputs: " + ", ".join(f"{o} {format_shape(model.tensor_shape(o))}" for o in model.outputs))
     return "\n".join(out)

@@ -65,6 +65,20 @@ def prod(dims) -> int:
     return math.prod(dims)
 
 
+def macs(*factors) -> int:
+    """The product of sizes (ints or shape tuples), or 0 when any size is unknown (``?``).
+
+    MAC rules use it: a layer whose work depends on an unknown size counts 0, not a guess.
+    """
+    total = 1
+    for f in factors:
+        for d in (f if isinstance(f, (tuple, list)) else (f,)):
+            if d is None:
+                return 0
+            total *= d
+    return total
+
+
 @dataclass(frozen=True)
 class Padding1D(Padding):
     """Padding/cropping of one axis: int, (left, right), or ((left, right),) as Keras 1-D layers take it."""

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from ..hookspecs import hookimpl
 from ..params import Activation, Bool, Choice, Int, IntTuple, Optional, Padding, Param
 from ..registry import LayerDef, ParamCount, ShapeError
-from .common import (DATA_FORMAT, Padding1D, as_tuple, constraint, fmt, initializer, prod,
+from .common import (DATA_FORMAT, Padding1D, as_tuple, constraint, fmt, initializer, macs, prod,
                      regularizer)
 
 _AXES = {1: ("steps",), 2: ("rows", "cols"), 3: ("dim1", "dim2", "dim3")}
@@ -139,7 +139,13 @@ def _conv_rules(name: str, rank: int):
         kernel = prod(as_tuple(a["kernel_size"], rank))
         return ParamCount(kernel * (c // groups_of(a, c)) * a["filters"] + (a["filters"] if a["use_bias"] else 0))
 
-    return shape, params
+    def count_macs(a, shapes):
+        # every output position: a kernel window over the input channels of its group
+        c = _channels(name, shapes[0], _first(a))
+        spatial, _ = _split(name, shape(a, shapes), rank, _first(a))
+        return macs(spatial, as_tuple(a["kernel_size"], rank), c // groups_of(a, c), a["filters"])
+
+    return shape, params, count_macs
 
 
 def _transpose_length(n, k, s, d, op, padding, axis):
@@ -179,7 +185,12 @@ def _transpose_rules(name: str, rank: int):
         kernel = prod(as_tuple(a["kernel_size"], rank))
         return ParamCount(kernel * c * a["filters"] + (a["filters"] if a["use_bias"] else 0))
 
-    return shape, params
+    def count_macs(a, shapes):
+        # every input position scatters a kernel window of filters outputs
+        spatial, c = _split(name, shapes[0], rank, _first(a))
+        return macs(spatial, as_tuple(a["kernel_size"], rank), c, a["filters"])
+
+    return shape, params, count_macs
 
 
 def _separable_rules(name: str, rank: int):
@@ -195,7 +206,14 @@ def _separable_rules(name: str, rank: int):
         depthwise = prod(as_tuple(a["kernel_size"], rank)) * inner
         return ParamCount(depthwise + inner * a["filters"] + (a["filters"] if a["use_bias"] else 0))
 
-    return shape, params
+    def count_macs(a, shapes):
+        # depthwise at each output position, then a 1x1 pointwise convolution
+        c = _channels(name, shapes[0], _first(a))
+        spatial, _ = _split(name, shape(a, shapes), rank, _first(a))
+        inner = c * a["depth_multiplier"]
+        return macs(spatial, as_tuple(a["kernel_size"], rank), inner) + macs(spatial, inner, a["filters"])
+
+    return shape, params, count_macs
 
 
 def _depthwise_rules(name: str, rank: int):
@@ -209,7 +227,11 @@ def _depthwise_rules(name: str, rank: int):
         out = _channels(name, shapes[0], _first(a)) * a["depth_multiplier"]
         return ParamCount(prod(as_tuple(a["kernel_size"], rank)) * out + (out if a["use_bias"] else 0))
 
-    return shape, params
+    def count_macs(a, shapes):
+        spatial, out = _split(name, shape(a, shapes), rank, _first(a))
+        return macs(spatial, as_tuple(a["kernel_size"], rank), out)
+
+    return shape, params, count_macs
 
 
 def _padding_param(causal: bool = False) -> Param:
@@ -243,7 +265,8 @@ def _conv(rank: int, *, transpose: bool = False) -> LayerDef:
         *_bias_and("kernel", "bias"),
     )
     what = "Transposed convolution (upsampling)" if transpose else "Convolution"
-    return LayerDef(name, cls, params, *rules(name, rank), keras_positional=2,
+    shape, count, count_macs = rules(name, rank)
+    return LayerDef(name, cls, params, shape, count, count_macs=count_macs, keras_positional=2,
                     aliases=(f"convolution{rank}d{suffix.lower()}",), keras_name=_keras_name(cls),
                     category="convolution",
                     doc=f"{what} over {rank}-D {_layout(rank, False)} inputs: {name} 32 3 relu.")
@@ -266,7 +289,8 @@ def _separable(rank: int) -> LayerDef:
         _DEPTH_MULTIPLIER,
         *_bias_and("depthwise", "pointwise", "bias"),
     )
-    return LayerDef(name, cls, params, *_separable_rules(name, rank), keras_positional=2,
+    shape, count, count_macs = _separable_rules(name, rank)
+    return LayerDef(name, cls, params, shape, count, count_macs=count_macs, keras_positional=2,
                     aliases=(f"separableconvolution{rank}d",), keras_name=_keras_name(cls),
                     category="convolution",
                     doc=f"Depthwise then pointwise {rank}-D convolution: {name} 64 3 relu.")
@@ -285,7 +309,8 @@ def _depthwise(rank: int) -> LayerDef:
         Param("dilation_rate", IntTuple(rank), default=1),
         *_bias_and("depthwise", "bias"),
     )
-    return LayerDef(name, cls, params, *_depthwise_rules(name, rank), keras_positional=1,
+    shape, count, count_macs = _depthwise_rules(name, rank)
+    return LayerDef(name, cls, params, shape, count, count_macs=count_macs, keras_positional=1,
                     keras_name=_keras_name(cls), category="convolution",
                     doc=f"One {rank}-D filter per input channel: {name} 3 depth_multiplier=2.")
 

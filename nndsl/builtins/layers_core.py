@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..hookspecs import hookimpl
 from ..params import Activation, Bool, Dim, Float, Int, Optional, Param
 from ..registry import LayerDef, ParamCount, ShapeError
-from .common import constraint, fmt, initializer, known_last, need_rank, prod, regularizer
+from .common import constraint, fmt, initializer, known_last, macs, need_rank, prod, regularizer
 
 _RATE = Param("rate", Float(min=0.0, max=1.0, max_open=True), positional=True, doc="fraction of units dropped")
 _SEED = Param("seed", Optional(Int(min=0)), default=None)
@@ -35,7 +35,8 @@ DENSE = LayerDef(
      initializer("bias_initializer", "zeros"),
      regularizer("kernel_regularizer"), regularizer("bias_regularizer"), regularizer("activity_regularizer"),
      constraint("kernel_constraint"), constraint("bias_constraint")),
-    _dense_shape, _dense_params, keras_positional=1, doc="Fully connected layer on the last axis.")
+    _dense_shape, _dense_params, keras_positional=1, doc="Fully connected layer on the last axis.",
+    count_macs=lambda a, s: macs(s[0], a["units"]))
 
 
 # activations and element-wise layers ------------------------------------------------------------

@@ -17,7 +17,7 @@ from ..diagnostics import did_you_mean
 from ..hookspecs import hookimpl
 from ..params import Activation, ArgError, Bool, Choice, Float, Int, Optional, Param, describe
 from ..registry import KerasCall, LayerDef, ParamCount, ShapeError, default_keras_call
-from .common import constraint, fmt, initializer, regularizer
+from .common import constraint, fmt, initializer, macs, regularizer
 
 RECURRENT = "recurrent"
 
@@ -114,9 +114,17 @@ def _rnn_count(gates: int, name: str):
     return rule
 
 
+def _rnn_macs(gates: int, name: str):
+    def rule(a: Mapping[str, Any], shapes) -> int:
+        # each step: the input and the previous state through every gate's kernel
+        steps, features = _sequence_shape(name, shapes[0])
+        return macs(steps, gates, a["units"], features + a["units"])
+    return rule
+
+
 def _rnn(name: str, keras_class: str, gates: int, doc: str) -> LayerDef:
     return LayerDef(name, keras_class, _rnn_params(name, gates > 1), _rnn_shape(name), _rnn_count(gates, name),
-                    keras_positional=1, doc=doc, category=RECURRENT)
+                    count_macs=_rnn_macs(gates, name), keras_positional=1, doc=doc, category=RECURRENT)
 
 
 SIMPLE_RNN = _rnn("simplernn", "SimpleRNN", 1, "Fully connected recurrent layer: lstm's simplest relative.")
@@ -190,6 +198,10 @@ def _bidirectional_count(a, shapes):
     return one + one
 
 
+def _bidirectional_macs(a, shapes):
+    return 2 * _inner(a).count_macs(a, shapes)
+
+
 def _bidirectional_lower(a, explicit) -> KerasCall:
     inner = _inner(a)
     wrapped = default_keras_call(inner.keras_class, inner.params, a, explicit, inner.keras_positional)
@@ -201,7 +213,8 @@ BIDIRECTIONAL = LayerDef(
     "bidirectional", "Bidirectional",
     (Param("layer", Choice(("gru", "lstm", "simplernn")), positional=True, doc="the recurrent layer to wrap"),
      _MERGE_MODE),
-    _bidirectional_shape, _bidirectional_count, keras_positional=1, category="wrapper",
+    _bidirectional_shape, _bidirectional_count, count_macs=_bidirectional_macs, keras_positional=1,
+    category="wrapper",
     lower_keras=_bidirectional_lower, expand_params=_bidirectional_params,
     doc="Runs a recurrent layer forwards and backwards: bidirectional lstm 64 return_sequences=true.")
 
@@ -248,6 +261,21 @@ def _attention_count(a, shapes):
     return ParamCount(n)
 
 
+def _attention_macs(a, shapes):
+    """Projections of query, key and value, the scores Q K^T, their weighting of V, the output
+    projection (and the gate's projection); every axis but the last is a position."""
+    query, value, key = _attention_inputs(shapes)
+    heads, kd = a["num_heads"], a["key_dim"]
+    vd = a["value_dim"] or kd
+    out = a["output_shape"] or query[-1]
+    tq, tv = query[:-1], value[:-1]
+    n = (macs(tq, query[-1], heads, kd) + macs(tv, key[-1], heads, kd) + macs(tv, value[-1], heads, vd)
+         + macs(heads, tq, tv, kd) + macs(heads, tq, tv, vd) + macs(tq, heads, vd, out))
+    if a["use_gate"]:
+        n += macs(tq, query[-1], heads, vd)
+    return n
+
+
 MULTI_HEAD_ATTENTION = LayerDef(
     "multiheadattention", "MultiHeadAttention",
     (Param("num_heads", Int(min=1), positional=True),
@@ -261,7 +289,8 @@ MULTI_HEAD_ATTENTION = LayerDef(
      regularizer("kernel_regularizer"), regularizer("bias_regularizer"), regularizer("activity_regularizer"),
      constraint("kernel_constraint"), constraint("bias_constraint"),
      Param("seed", Optional(Int(min=0)), default=None)),
-    _attention_shape, _attention_count, keras_positional=2, min_inputs=1, max_inputs=3, call_style="args",
+    _attention_shape, _attention_count, count_macs=_attention_macs, keras_positional=2, min_inputs=1, max_inputs=3,
+    call_style="args",
     category="attention",
     doc="Self-attention (x -> multiheadattention 4 16) or cross-attention: "
         "multiheadattention(query, value, num_heads=4, key_dim=16).")
