@@ -60,6 +60,7 @@ DEAD_BRANCH = "W002"
 NO_LOSS = "W003"
 SHADOWED = "W004"
 SUSPICIOUS = "W005"
+UPPER_CASE_VALUE = "W006"
 
 DESCRIPTIONS: dict[str, str] = {
     TOO_LARGE: "the spec is larger than the maximum size",
@@ -103,4 +104,5 @@ DESCRIPTIONS: dict[str, str] = {
     NO_LOSS: "no loss given (needed to train)",
     SHADOWED: "a tensor name that shadows a registered name",
     SUSPICIOUS: "a setting that is legal but probably a mistake",
+    UPPER_CASE_VALUE: "an option value in upper case (padding=SAME), accepted as lower case",
 }

@@ -82,6 +82,14 @@ class ConvertContext:
 
     activations: Sequence[str] = ()
     suggest: Callable[[str, Sequence[str]], str | None] = lambda name, names: None
+    # Warnings a conversion raised while still accepting the value: (code, message, hint).
+    notes: list = field(default_factory=list)
+
+    def take_notes(self) -> list:
+        """The notes since the last call (the binder turns them into warnings at the value)."""
+        notes = list(self.notes)
+        self.notes.clear()
+        return notes
 
 
 def _range_check(v: float, lo, hi, lo_open: bool, hi_open: bool, what: str) -> None:
@@ -142,6 +150,8 @@ class Choice(Kind):
     """One of a fixed set of names (`padding=same`); a quoted string is accepted too."""
 
     choices: tuple[str, ...] = ()
+    # Keras lower-cases these values itself (padding="SAME"): accept them, with a warning.
+    fold_case: bool = False
 
     @property
     def expected(self) -> str:  # type: ignore[override]
@@ -152,6 +162,11 @@ class Choice(Kind):
             name = value.name if isinstance(value, ast.Ident) else value.value
             if name in self.choices:
                 return name
+            if self.fold_case and name.lower() in self.choices:
+                from . import codes
+                ctx.notes.append((codes.UPPER_CASE_VALUE, f"{name!r} is written {name.lower()!r} in nndsl",
+                                  f"write {name.lower()}; upper case is accepted as Keras accepts it"))
+                return name.lower()
             from .diagnostics import did_you_mean
             raise ArgError(f"expected {self.expected}, got {name!r}", hint=did_you_mean(name, self.choices))
         raise self.wrong(value)

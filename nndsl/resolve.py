@@ -161,6 +161,7 @@ class _Resolver:
                     ok = False
                 continue
             raw, span = given[p.name]
+            self.ctx.notes.clear()
             try:
                 if p.variadic:
                     if isinstance(raw, tuple) and len(raw) == 1 and isinstance(raw[0], ast.Tuple):
@@ -168,6 +169,8 @@ class _Resolver:
                     values[p.name] = tuple(p.kind.convert(v, self.ctx) for v in raw)
                 else:
                     values[p.name] = p.kind.convert(raw, self.ctx)
+                for code, message, hint in self.ctx.take_notes():
+                    self.warn(code, f"{what}: '{p.name}': {message}", _value_span(raw, span), hint)
             except ArgError as e:
                 code = {"range": codes.ARG_RANGE, "activation": codes.UNKNOWN_ACTIVATION}.get(e.code or "", codes.ARG_TYPE)
                 self.error(code, f"{what}: '{p.name}': {e.message}", _value_span(raw, span), e.hint)
@@ -551,9 +554,9 @@ class _Resolver:
 
     def lookup_layer(self, step: ast.Call) -> tuple[LayerDef | None, ast.Call, Sequence[ast.Value]]:
         layer = self.registry.layers.get(step.name)
-        if layer is not None:
-            return layer, step, step.args
-        if step.name in self.registry.activations:
+        bare = not (step.args or step.keywords)
+        # `relu` alone is the activation; `relu max_value=6` is the layer of that name, if any.
+        if step.name in self.registry.activations and (layer is None or bare):
             act_layer = self.registry.layers.get(_ACTIVATION_OP)
             if act_layer is not None:
                 if step.args or step.keywords:
@@ -564,6 +567,8 @@ class _Resolver:
                 fake = ast.Call(_ACTIVATION_OP, (ast.Ident(step.name, step.name_span),), (), step.span,
                                 step.name_span)
                 return act_layer, fake, fake.args
+        if layer is not None:
+            return layer, step, step.args
         hint = did_you_mean(step.name, list(self.registry.layers) + list(self.registry.activations)
                             + list(self.registry.optimizers) + list(STATEMENT_KEYWORDS))
         if step.name in self.registry.optimizers:

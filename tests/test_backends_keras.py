@@ -35,6 +35,18 @@ def test_chain_defaults_to_sequential_with_input_first(registry):
     assert model.loss == "mean_squared_error"
 
 
+def test_chain_through_self_attention_is_built_functionally(registry):
+    """Sequential calls each layer with one tensor; self-attention needs it as query and value."""
+    import keras
+
+    spec = "input 10 16\nmultiheadattention 2 8\nglobalavgpool1d\ndense 2"
+    model = nndsl.build(spec, registry=registry)
+    assert not isinstance(model, keras.Sequential)
+    assert model.count_params() == nndsl.check(spec, registry=registry).params.total
+    with pytest.raises(BackendError, match="takes its input more than once"):
+        nndsl.build(spec, "keras-sequential", registry=registry)
+
+
 def test_dag_defaults_to_functional_with_spec_names(registry):
     import keras
 

@@ -179,7 +179,7 @@ def test_summary_of_a_dag_has_connections(capsys, spec):
     code, out, _ = main(capsys, "summary", spec(FUNCTIONAL, "fn.nn"))
     lines = out.splitlines()
     assert code == 0 and lines[0] == 'Model: "fn"'
-    assert lines[1].split() == ["Layer", "(type)", "Output", "Shape", "Param", "#", "Connected", "to"]
+    assert lines[1].split() == ["Layer", "(type)", "Output", "Shape", "Param", "#", "MACs", "Connected", "to"]
     assert any(line.startswith("h (Dense)") and line.endswith("a") for line in lines)
     assert "Total params: 62" in lines  # (4*8+8) + (8*2+2) + (3+1)
 

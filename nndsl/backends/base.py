@@ -66,9 +66,14 @@ class Backend:
 
 
 def choose_backend(model, registry, name: str | None = None) -> Backend:
-    """The backend named, or the default: keras-sequential for chains, keras-functional otherwise."""
+    """The backend named, or the default: keras-sequential for chains, keras-functional otherwise.
+
+    A chain through a layer Sequential cannot call with one tensor (self-attention takes it as
+    query and value) is built functionally too.
+    """
     if name is None:
-        name = "keras-sequential" if model.is_chain else "keras-functional"
+        single = all(getattr(registry.layers.get(n.op), "input_style", "single") == "single" for n in model.nodes)
+        name = "keras-sequential" if model.is_chain and single else "keras-functional"
     backend = registry.backends.get(name)
     if backend is None:
         from ..diagnostics import did_you_mean

@@ -14,8 +14,8 @@ from ..registry import KerasCall
 from .base import Backend, BackendError
 
 
-def first_non_chain_node(model: ir.Model) -> tuple[str, str] | None:
-    """(node name, reason) for the first node that keeps a model from being a chain."""
+def first_non_chain_node(model: ir.Model, registry=None) -> tuple[str, str] | None:
+    """(node name, reason) for the first node that keeps a model from being a Sequential chain."""
     if len(model.inputs) != 1:
         return (model.inputs[1].name if len(model.inputs) > 1 else "", f"the model has {len(model.inputs)} inputs")
     consumers = model.consumers()
@@ -23,6 +23,9 @@ def first_non_chain_node(model: ir.Model) -> tuple[str, str] | None:
     for node in model.nodes:
         if len(node.inputs) > 1:
             return node.name, f"'{node.name}' ({node.op}) merges {len(node.inputs)} tensors"
+        layer = registry.layers.get(node.op) if registry is not None else None
+        if layer is not None and layer.input_style != "single":
+            return node.name, f"'{node.name}' ({node.op}) takes its input more than once"
         if node.inputs != (previous,):
             return node.name, f"'{node.name}' ({node.op}) branches off '{node.inputs[0]}'"
         if len(consumers.get(previous, [])) > 1:
@@ -120,7 +123,7 @@ class KerasSequential(KerasFunctional):
     description = "keras.Sequential([keras.Input(...), ...]) for single-input, single-output chains"
 
     def check_supported(self, model: ir.Model, registry) -> None:
-        problem = first_non_chain_node(model)
+        problem = first_non_chain_node(model, registry)
         if problem is not None:
             node, reason = problem
             raise BackendError(f"keras-sequential takes only single-input, single-output chains: {reason}; "

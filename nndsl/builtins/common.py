@@ -6,7 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..params import Choice, Name, Optional, Padding, Param
+from .. import ast
+from ..params import ArgError, Choice, Kind, Name, Optional, Padding, Param, describe
 from ..registry import ShapeError
 
 INITIALIZERS = (
@@ -90,3 +91,38 @@ class Padding1D(Padding):
         if isinstance(out, tuple) and len(out) == 1:
             return out[0]  # ((a, b),) -> (a, b): Keras' 1-D layers want the bare pair
         return out
+
+
+@dataclass(frozen=True)
+class Axes(Kind):
+    """One Keras axis or a tuple of them (batch = 0, negative from the end)."""
+
+    expected: str = "an integer or a tuple of integers"
+
+    def convert(self, value, ctx):
+        if isinstance(value, ast.Number) and isinstance(value.value, int):
+            return value.value
+        if isinstance(value, ast.Tuple) and value.items and all(
+                isinstance(i, ast.Number) and isinstance(i.value, int) for i in value.items):
+            return tuple(i.value for i in value.items)
+        raise self.wrong(value)
+
+
+@dataclass(frozen=True)
+class BatchShape(Kind):
+    """A shape with the batch axis first, ``?`` for a size taken from the input: (?, 1, 1, 1)."""
+
+    expected: str = "a tuple of positive integers or ?, batch axis first"
+
+    def convert(self, value, ctx):
+        if not (isinstance(value, ast.Tuple) and value.items):
+            raise self.wrong(value)
+        out = []
+        for item in value.items:
+            if isinstance(item, ast.Unknown):
+                out.append(None)
+            elif isinstance(item, ast.Number) and isinstance(item.value, int) and item.value >= 1:
+                out.append(item.value)
+            else:
+                raise ArgError(f"expected a positive integer or ?, got {describe(item)}", code="range")
+        return tuple(out)

@@ -236,7 +236,7 @@ def _depthwise_rules(name: str, rank: int):
 
 def _padding_param(causal: bool = False) -> Param:
     choices = ("valid", "same", "causal") if causal else ("valid", "same")
-    return Param("padding", Choice(choices), default="valid")
+    return Param("padding", Choice(choices, fold_case=True), default="valid")
 
 
 def _bias_and(*names: str) -> tuple[Param, ...]:

@@ -1,11 +1,12 @@
-"""Built-in core layers: dense, activation, dropout, reshaping, embedding, normalization, noise."""
+"""Built-in core layers: dense, activations, dropout, reshaping, embeddings, normalization, noise."""
 
 from __future__ import annotations
 
 from ..hookspecs import hookimpl
 from ..params import Activation, Bool, Dim, Float, Int, Optional, Param
-from ..registry import LayerDef, ParamCount, ShapeError
-from .common import constraint, fmt, initializer, known_last, macs, need_rank, prod, regularizer
+from ..registry import KerasCall, LayerDef, ParamCount, ShapeError
+from .common import (Axes, BatchShape, constraint, fmt, initializer, known_last, macs, need_rank, prod,
+                     regularizer)
 
 _RATE = Param("rate", Float(min=0.0, max=1.0, max_open=True), positional=True, doc="fraction of units dropped")
 _SEED = Param("seed", Optional(Int(min=0)), default=None)
@@ -49,8 +50,37 @@ LEAKY_RELU = LayerDef(
     "leakyrelu", "LeakyReLU", (Param("negative_slope", Float(min=0.0), default=0.3, positional=True),),
     _same, keras_positional=1, doc="Leaky ReLU: x for x > 0, negative_slope * x otherwise.")
 
-DROPOUT = LayerDef("dropout", "Dropout", (_RATE, _SEED), _same, keras_positional=1,
-                   doc="Randomly zeroes inputs while training.")
+RELU = LayerDef(
+    "relu", "ReLU",
+    (Param("max_value", Optional(Float(min=0.0)), default=None, positional=True, doc="upper bound (6 for ReLU6)"),
+     Param("negative_slope", Float(min=0.0), default=0.0, doc="slope below the threshold"),
+     Param("threshold", Float(min=0.0), default=0.0, doc="values below it are scaled by negative_slope")),
+    _same, keras_positional=1,
+    doc="Keras' ReLU layer: relu max_value=6 (MobileNet's ReLU6); relu alone is the activation.")
+
+
+def _dropout_shape(a, shapes):
+    noise = a["noise_shape"]
+    s = shapes[0]
+    if noise is not None:
+        if len(noise) != len(s) + 1:
+            raise ShapeError(f"noise_shape {_written(noise)} has {len(noise)} axes, the input {fmt(s)} has {len(s) + 1}",
+                             "give one size per axis, batch first: noise_shape=(?, 1, 1, 1) for images")
+        for n, d in zip(noise[1:], s):
+            if n is not None and n != 1 and d is not None and n != d:
+                raise ShapeError(f"noise_shape {_written(noise)} does not broadcast to the input {fmt(s)}",
+                                 "each size must be 1, ? or the input's size on that axis")
+    return s
+
+
+def _written(shape) -> str:
+    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
+
+
+DROPOUT = LayerDef("dropout", "Dropout",
+                   (_RATE, Param("noise_shape", Optional(BatchShape()), default=None,
+                                 doc="the mask's shape, batch first; 1 shares it along an axis"), _SEED),
+                   _dropout_shape, keras_positional=1, doc="Randomly zeroes inputs while training.")
 
 GAUSSIAN_NOISE = LayerDef("gaussiannoise", "GaussianNoise",
                           (Param("stddev", Float(min=0.0), positional=True), _SEED), _same,
@@ -148,6 +178,30 @@ EMBEDDING = LayerDef(
     keras_positional=2, doc="Integer ids to dense vectors.")
 
 
+def _position_shape(a, shapes):
+    s = shapes[0]
+    need_rank(s, 2, "", "positionembedding takes (steps, features), e.g. after embedding")
+    known_last(s, "positionembedding")
+    if s[0] is not None and s[0] > a["max_length"]:
+        raise ShapeError(f"a sequence of {s[0]} steps is longer than max_length {a['max_length']}",
+                         f"raise max_length to at least {s[0]}")
+    return s
+
+
+def _position_lower(a, explicit) -> KerasCall:
+    kwargs = tuple((k, a[k]) for k in ("embeddings_initializer",) if k in explicit)
+    return KerasCall("PositionEmbedding", (a["max_length"],), kwargs, module="nndsl.backends.keras_layers")
+
+
+POSITION_EMBEDDING = LayerDef(
+    "positionembedding", "PositionEmbedding",
+    (Param("max_length", Int(min=1), positional=True, doc="the longest sequence: positions 0..max_length-1"),
+     initializer("embeddings_initializer", "uniform")),
+    _position_shape, lambda a, s: ParamCount(a["max_length"] * s[0][-1]),
+    keras_positional=1, lower_keras=_position_lower,
+    doc="Adds a learned vector per position (an embedding of 0..steps-1) to a (steps, features) input.")
+
+
 # normalization --------------------------------------------------------------------------
 
 _AXIS = Param("axis", Int(), default=-1)
@@ -206,8 +260,43 @@ GROUPNORM = LayerDef(
     doc="Normalizes over groups of channels.")
 
 
+def _normalization_params(a, shapes):
+    s = shapes[0]
+    axes = a["axis"]
+    axes = () if axes is None else (axes,) if isinstance(axes, int) else axes
+    rank = len(s) + 1
+    kept = []
+    for axis in axes:
+        if not -rank <= axis < rank:
+            raise ShapeError(f"axis {axis} is out of range for {fmt(s)}", f"use an axis from 1 to {rank - 1}, or -1")
+        i = axis % rank
+        if i == 0:
+            raise ShapeError("cannot keep statistics per batch index (axis 0)",
+                             "axes count the batch as 0; the last axis is -1")
+        if s[i - 1] is None:
+            raise ShapeError(f"needs a known size on axis {axis}, got {fmt(s)}",
+                             "normalization keeps a mean and variance per index of that axis")
+        kept.append(s[i - 1])
+    # mean and variance per kept index, and the count of samples adapt() has seen
+    return ParamCount(0, 2 * prod(kept) + 1)
+
+
+def _normalization_shape(a, shapes):
+    _normalization_params(a, shapes)
+    return shapes[0]
+
+
+NORMALIZATION = LayerDef(
+    "normalization", "Normalization",
+    (Param("axis", Optional(Axes()), default=-1, doc="axes with their own mean and variance; none: one for all"),
+     Param("invert", Bool(), default=False, doc="undo the normalization instead")),
+    _normalization_shape, _normalization_params,
+    doc="(x - mean) / sqrt(variance) with stored, non-trainable statistics (Keras' Normalization layer).")
+
+
 @hookimpl
 def nndsl_layers():
-    return [DENSE, ACTIVATION, LEAKY_RELU, DROPOUT, GAUSSIAN_NOISE, SPATIAL_DROPOUT_1D, SPATIAL_DROPOUT_2D,
-            RESCALING, FLATTEN, RESHAPE, PERMUTE, REPEAT_VECTOR, EMBEDDING, BATCHNORM, LAYERNORM, GROUPNORM]
+    return [DENSE, ACTIVATION, RELU, LEAKY_RELU, DROPOUT, GAUSSIAN_NOISE, SPATIAL_DROPOUT_1D, SPATIAL_DROPOUT_2D,
+            RESCALING, FLATTEN, RESHAPE, PERMUTE, REPEAT_VECTOR, EMBEDDING, POSITION_EMBEDDING, BATCHNORM, LAYERNORM,
+            GROUPNORM, NORMALIZATION]
 

@@ -18,6 +18,15 @@ def keras_env() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def load_keras_model(path):
+    """``keras.models.load_model`` in safe mode, with nndsl's own layer classes registered."""
+    import keras
+
+    from ..backends import keras_layers  # noqa: F401 - registers PositionEmbedding and friends
+
+    return keras.models.load_model(path, safe_mode=True)
+
+
 def keras_backend() -> str:
     keras_env()
     from .quiet import native_stderr_filtered
@@ -95,20 +104,16 @@ class KerasTrainer(Trainer):
             lambda: self.backend.build(model, self.registry, compile=True, **options))
 
     def restore(self, model, settings, checkpoint):
-        import keras
-
         self.model = model
-        self.keras_model = self._guarded(lambda: keras.models.load_model(checkpoint, safe_mode=True))
+        self.keras_model = self._guarded(lambda: load_keras_model(checkpoint))
 
     def load(self, model, path):
         from .runner import RunError
 
         keras_env()
-        import keras
-
         self.model = model
         try:
-            self.keras_model = keras.models.load_model(path, safe_mode=True)
+            self.keras_model = load_keras_model(path)
         except Exception as e:  # noqa: BLE001 - a corrupt or foreign file: say which and why
             raise RunError(f"{path}: cannot load the model: {type(e).__name__}: {e}") from e
 
@@ -162,7 +167,7 @@ class KerasTrainer(Trainer):
             with tempfile.TemporaryDirectory() as tmp:
                 path = os.path.join(tmp, "m.keras")
                 self.keras_model.save(path)
-                self.keras_model = keras.models.load_model(path, safe_mode=True)
+                self.keras_model = load_keras_model(path)
             self.placement = None
             scope = contextlib.nullcontext()
         with scope:
