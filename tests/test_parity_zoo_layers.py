@@ -78,7 +78,7 @@ def test_position_embedding_adds_one_learned_vector_per_position(registry):
 def test_position_embedding_saves_and_loads(tmp_path, registry):
     import keras
     from nndsl.api import build
-    from nndsl.run.use import load_model
+    from nndsl.run.keras_trainer import load_keras_model as load_model
 
     model = nndsl.check("input 12 dtype=int32\nembedding 40 8\npositionembedding 12\nglobalavgpool1d\ndense 2",
                         registry=registry)
