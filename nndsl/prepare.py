@@ -80,6 +80,12 @@ def prepare(raw: RawData, model: ir.Model, registry, *, seed: int = 0,
         prefix = f"input '{inp.name}': " if many_in else ""
         x_plans[inp.name] = _plan_input(x_train[inp.name], inp, prefix, notes,
                                         x_test[inp.name] if x_test is not None else None)
+    for inp in model.inputs:
+        if x_plans[inp.name].scales:
+            continue
+        _check_ids(x_train[inp.name], inp, model, "the data")
+        if x_test is not None:
+            _check_ids(x_test[inp.name], inp, model, "the test data")
     y_plans = {}
     for out in model.outputs:
         prefix = f"output '{out}': " if many_out else ""
@@ -208,6 +214,19 @@ def _check_finite(arr: np.ndarray, label: str) -> None:
                             "clean or drop those rows before training")
 
 
+def input_statement(inp: ir.Input, sample: tuple) -> str:
+    """The ``input`` line that takes samples of shape ``sample``, keeping the model's rank.
+
+    Conv layers need their channel axis: 28x28 images for a model of rank 3 need ``input 28 28 1``.
+    """
+    dims = tuple(sample) or (1,)
+    if len(dims) < len(inp.shape):
+        dims = dims + (1,) * (len(inp.shape) - len(dims))
+    anonymous = inp.name == "input_layer" or inp.name.startswith("input_layer_")
+    return " ".join(["input"] + ([] if anonymous else [inp.name]) + [str(d) for d in dims]
+                    + ([f"dtype={inp.dtype}"] if inp.dtype != "float32" else []))
+
+
 def _plan_input(arr: np.ndarray, inp: ir.Input, prefix: str, notes: list[str], test: np.ndarray | None):
     """Check one input array against its spec input; return the conversion for any row subset."""
     target = tuple(inp.shape)
@@ -226,7 +245,7 @@ def _plan_input(arr: np.ndarray, inp: ir.Input, prefix: str, notes: list[str], t
             raise DataError(
                 f"input '{inp.name}' takes samples of shape {target} but the data's samples are {sample} "
                 f"({size:,} values each)",
-                "change the input statement to match the data, e.g. input " + " ".join(map(str, sample or (1,))))
+                "change the input statement to match the data: " + input_statement(inp, sample))
         reshape = target
         notes.append(f"{prefix}reshaped {sample} -> {target}"
                      + (" (added a channel axis)" if target[:-1] == sample and target[-1] == 1 else ""))
@@ -252,7 +271,56 @@ def _plan_input(arr: np.ndarray, inp: ir.Input, prefix: str, notes: list[str], t
             part = part.reshape((len(part),) + reshape)
         return part
 
+    convert.scales = scale  # type: ignore[attr-defined]  # scaled pixels are no ids: _check_ids skips them
     return convert
+
+
+# Layers that pass an integer tensor on with its values unchanged (only moved or copied), so ids
+# reaching an embedding through them are still the input's ids.
+ID_PRESERVING = frozenset({"flatten", "reshape", "permute", "repeatvector", "concat", "cropping1d"})
+
+
+def embeddings_fed_by(model: ir.Model, input_name: str) -> list[ir.Node]:
+    """The embedding layers that see ``input_name``'s values as ids (directly or via ID_PRESERVING)."""
+    consumers = model.consumers()
+    found: list[ir.Node] = []
+    seen: set[str] = set()
+    todo = [input_name]
+    while todo:
+        for name in consumers.get(todo.pop(), []):
+            if name in seen:
+                continue
+            seen.add(name)
+            node = model.node(name)
+            if node.op == "embedding":
+                found.append(node)
+            elif node.op in ID_PRESERVING:
+                todo.append(name)
+    return found
+
+
+def _check_ids(arr: np.ndarray, inp: ir.Input, model: ir.Model, what: str) -> None:
+    """Ids beyond an embedding's vocabulary: TensorFlow fails mid-fit, JAX trains to NaN."""
+    embeddings = embeddings_fed_by(model, inp.name)
+    if not embeddings or arr.size == 0:
+        return
+    flat = arr.reshape(len(arr), -1)
+    high_at = np.unravel_index(int(np.argmax(flat)), flat.shape)
+    low_at = np.unravel_index(int(np.argmin(flat)), flat.shape)
+    high, low = flat[high_at], flat[low_at]
+    for node in sorted(embeddings, key=lambda n: n.attr["input_dim"]):
+        vocab = node.attr["input_dim"]
+        layer = f"embedding {vocab} {node.attr['output_dim']}" + (f" on line {node.span.line}" if node.span else "")
+        if low < 0:
+            sample, column = low_at
+            raise DataError(f"{layer} takes ids 0..{vocab - 1}; {what} for input '{inp.name}' has a negative "
+                            f"id ({low:g}, first in sample {sample}, column {column})",
+                            "ids are 0 or more; shift or clean the data (0 is often the padding id)")
+        if high >= vocab:
+            sample, column = high_at
+            raise DataError(f"{layer} takes ids 0..{vocab - 1}; {what} for input '{inp.name}' has ids up to "
+                            f"{high:g} (first in sample {sample}, column {column})",
+                            f"raise input_dim to {int(high) + 1}, or map the larger ids into 0..{vocab - 1}")
 
 
 def _loss_for(model: ir.Model, output: str, registry):

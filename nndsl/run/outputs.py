@@ -242,6 +242,24 @@ class RunDir:
             except OSError:
                 pass
 
+    def discard(self, *, remove_directory: bool) -> None:
+        """Delete what a run that never finished an epoch wrote, so it blocks no later ``--out``.
+
+        Only the run's own files go; the directory too when this run created it and it is
+        then empty (anything else a user or callback put there stays).
+        """
+        for name in RUN_FILES + (SPEC,):
+            try:
+                os.unlink(self.file(name))
+            except OSError:
+                pass
+        self.release()
+        if remove_directory:
+            try:
+                os.rmdir(self.path)
+            except OSError:
+                pass
+
     def __enter__(self) -> "RunDir":
         return self
 

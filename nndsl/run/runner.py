@@ -188,11 +188,17 @@ def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None
     out = options.out or default_run_dir(model.name)
     if not placement.is_chief:
         out = os.path.join(out, "worker-" + placement.task.split()[1])
+    created = not os.path.exists(out)
     with RunDir(out).prepare(new=True) as run_dir:
-        outputs.write_text(run_dir.file(outputs.SPEC), source.text)
-        outputs.write_json(run_dir.file(outputs.RUN), {**settings, **_environment(trainer),
-                                                       "started": datetime.now().isoformat(timespec="seconds")})
-        return _train(model, settings, run_dir, trainer, reporter, placement, prepared, started, state=None)
+        try:
+            outputs.write_text(run_dir.file(outputs.SPEC), source.text)
+            outputs.write_json(run_dir.file(outputs.RUN), {**settings, **_environment(trainer),
+                                                           "started": datetime.now().isoformat(timespec="seconds")})
+            return _train(model, settings, run_dir, trainer, reporter, placement, prepared, started, state=None)
+        except Exception:
+            if not run_dir.exists(outputs.STATE) and not run_dir.exists(trainer.model_file):
+                run_dir.discard(remove_directory=created)  # nothing trained: leave nothing behind
+            raise
 
 
 def resume(directory: str, options: RunOptions, registry, reporter: Reporter | None = None) -> RunResult:
@@ -275,7 +281,10 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, trainer, reporter: 
     except KeyboardInterrupt:
         interrupted = True
         reporter.info("interrupted: saving what was trained")
-    except (ValueError, TypeError, RuntimeError) as e:
+    except Exception as e:  # noqa: BLE001 - the framework's own errors (tf.errors.OpError, ...) too
+        if isinstance(e, NndslError) or not (isinstance(e, (ValueError, TypeError, RuntimeError))
+                                             or _from_framework(e)):
+            raise
         raise RunError(f"training failed: {type(e).__name__}: {e}") from e
     fit_time = time.perf_counter() - fit_start
     epochs_now = len(history) - (state["epoch"] if state else 0)
@@ -315,6 +324,12 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, trainer, reporter: 
     if interrupted:
         raise KeyboardInterrupt
     return RunResult(run_dir.path, metrics, interrupted)
+
+
+def _from_framework(error: BaseException) -> bool:
+    """An error raised by TensorFlow, JAX, Keras or torch themselves (InvalidArgumentError, ...)."""
+    module = type(error).__module__ or ""
+    return module.split(".")[0] in ("tensorflow", "jax", "jaxlib", "keras", "torch")
 
 
 def _rows(data) -> int:
