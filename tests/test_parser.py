@@ -254,13 +254,17 @@ def test_string_cannot_span_lines():
 
 def test_nesting_limit():
     ok = "f " + "(" * MAX_NESTING + "1" + ")" * MAX_NESTING
-    parse(ok)
+    value, depth = arg(ok[2:]), 0
+    while isinstance(value, ast.Tuple):
+        (value,), depth = value.items, depth + 1
+    assert depth == MAX_NESTING and value.value == 1
     (d,) = syntax_errors("f " + "(" * (MAX_NESTING + 1) + "1" + ")" * (MAX_NESTING + 1))
     assert d.code == codes.TOO_DEEP and d.span.column == 3 + MAX_NESTING
 
 
 def test_parens_in_strings_and_comments_do_not_count_as_nesting():
-    parse('f "' + "(" * 40 + '"  # ' + "(" * 40)
+    value = arg('"' + "(" * 40 + '"  # ' + "(" * 40)
+    assert value.value == "(" * 40
 
 
 def test_size_limit():
