@@ -141,14 +141,14 @@ def test_jax_refuses_bad_ids_instead_of_training_to_nan(ids_spec, tmp_path):
 
 @pytest.mark.keras
 def test_a_run_that_fails_before_its_first_epoch_leaves_nothing(ids_spec, tmp_path, monkeypatch, capsys):
-    import nndsl.api
+    import keras
 
     write_ids(tmp_path / "ids.npz", high=40)
 
-    def broken_build(*args, **kwargs):
+    def broken_compile(*args, **kwargs):
         raise RuntimeError("out of memory while building")
 
-    monkeypatch.setattr(nndsl.api, "build", broken_build)
+    monkeypatch.setattr(keras.Model, "compile", broken_compile)
     out = tmp_path / "run"
     assert main(["run", str(ids_spec), "--out", str(out)]) == 4
     assert "out of memory while building" in capsys.readouterr().err
