@@ -143,20 +143,44 @@ def write_atomically(path: str, text: str) -> None:
         raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
 
 
+def _spec_dir_from_script(spec: str, output: str | None) -> str:
+    """The spec's folder as seen from the script's (relative data paths go through it).
+
+    On stdout the script is taken to be saved beside the spec, so paths stay as written.
+    """
+    if not output or output == "-" or spec == "-":
+        return ""
+    spec_dir = os.path.dirname(os.path.abspath(spec))
+    script_dir = os.path.dirname(os.path.abspath(output))
+    try:
+        rel = os.path.relpath(spec_dir, script_dir)
+    except ValueError:  # another drive (Windows): only an absolute path reaches it
+        return spec_dir
+    return "" if rel == "." else rel
+
+
 def cmd_emit(args) -> int:
     from . import ir
     from .backends.base import choose_backend
+    from .diagnostics import UsageError
 
     registry = _registry()
     result = _load(args.file, registry)
     _print_warnings(result)
     model = result.model
     if args.ir:
+        if args.seed is not None:
+            raise UsageError("--seed applies to the Python script, not to --ir")
         text = json.dumps(ir.to_json(model), indent=2) + "\n"
     else:
         backend = choose_backend(model, registry, args.backend)
         fmt = args.format or "python"
-        options = {"source_name": os.path.basename(result.source.filename)} if fmt == "python" else {}
+        options = {}
+        if fmt == "python":
+            options = {"source_name": os.path.basename(result.source.filename), "seed": args.seed,
+                       "data_dir": _spec_dir_from_script(args.file, args.output)}
+        elif args.seed is not None:
+            raise UsageError(f"--seed applies to the Python script, not to --format {fmt}")
         text = backend.emit(model, registry, fmt, **options)
     if args.output and args.output != "-":
         write_atomically(args.output, text)
@@ -278,7 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--ir", action="store_true", help="the checked IR as JSON")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--backend", metavar="NAME", help="keras-sequential, keras-functional, or a plugin's")
-    p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of stdout")
+    p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of stdout; relative "
+                   "data paths are rewritten to be relative to OUT's folder")
+    p.add_argument("--seed", type=_natural, metavar="N", help="seed the script (overrides fit seed=): "
+                   "keras.utils.set_random_seed and the data shuffle, as nndsl run --seed N")
     p.set_defaults(func=cmd_emit)
 
     p = sub.add_parser("run", help="train a spec: data, fit, evaluate, save a run directory")

@@ -20,7 +20,7 @@ RNG = np.random.default_rng(7)
 
 def _emitted_data(spec: str, registry):
     source = nndsl.emit(spec, registry=registry)
-    namespace: dict = {"__name__": "emitted"}
+    namespace: dict = {"__name__": "emitted", "__file__": "/nowhere/script.py"}  # the spec's paths are absolute
     exec(source, namespace)  # noqa: S102 - generated code under test
     return namespace["load_data"](), source
 

@@ -77,11 +77,15 @@ def _corpus() -> list[str]:
 
 CORPUS = _corpus()
 
-SAFE_IMPORTS = {"numpy", "keras"}
+SAFE_IMPORTS = {"numpy", "keras", "os", "importlib.util"}
+# The only uses of os and importlib a script may make: path arithmetic for its data files,
+# reading NNDSL_OFFLINE, and finding the installed nndsl's bundled digits.
+SAFE_SYSTEM_CALLS = {"os.path.join", "os.path.dirname", "os.path.abspath", "os.path.expanduser", "os.environ.get",
+                     "importlib.util.find_spec"}
 # Names a generated script may read without defining them itself.
 SAFE_BUILTINS = {"len", "int", "float", "str", "bool", "tuple", "print", "range", "min", "max", "round", "all",
-                 "any", "zip", "next", "iter", "FileNotFoundError"}
-SAFE_GLOBALS = {"keras", "layers", "np", "__name__"} | SAFE_BUILTINS
+                 "any", "zip", "next", "iter", "repr", "FileNotFoundError", "Exception", "SystemExit"}
+SAFE_GLOBALS = {"keras", "layers", "np", "os", "importlib", "__name__", "__file__"} | SAFE_BUILTINS
 # Roots of attribute calls: the libraries; objects the script itself made are added per script.
 SAFE_CALL_ROOTS = {"keras", "layers", "np"}
 FORBIDDEN = {"exec", "eval", "__import__", "open", "os", "subprocess", "getattr", "setattr", "compile",
@@ -108,9 +112,15 @@ def assert_only_expected_code(source: str, plugin_modules: frozenset[str] = froz
             assert {a.name for a in node.names} <= SAFE_IMPORTS | plugin_modules, pyast.dump(node)
         elif isinstance(node, pyast.ImportFrom):
             assert node.module == "keras" and [a.name for a in node.names] == ["layers"], pyast.dump(node)
+        elif isinstance(node, pyast.Name) and node.id in ("os", "importlib"):
+            pass  # each use is checked below, as an attribute chain
         elif isinstance(node, pyast.Name):
             assert node.id not in FORBIDDEN, node.id
             assert node.id in defined or node.id in SAFE_GLOBALS or node.id in plugin_modules, node.id
+        elif isinstance(node, pyast.Attribute) and isinstance(_root(node), pyast.Name) \
+                and _root(node).id in ("os", "importlib"):
+            chain = pyast.unparse(node)
+            assert any(allowed == chain or allowed.startswith(chain + ".") for allowed in SAFE_SYSTEM_CALLS), chain
         elif isinstance(node, pyast.Attribute):
             assert not node.attr.startswith("__") and node.attr not in FORBIDDEN - {"compile"}, node.attr
         elif isinstance(node, pyast.Call):
@@ -121,6 +131,9 @@ def assert_only_expected_code(source: str, plugin_modules: frozenset[str] = froz
                 assert func.id in functions | SAFE_BUILTINS, func.id
             else:
                 root = _root(func)
+                if isinstance(root, pyast.Name) and root.id in ("os", "importlib"):
+                    assert pyast.unparse(func) in SAFE_SYSTEM_CALLS, pyast.unparse(func)
+                    continue
                 assert isinstance(root, pyast.Name) and root.id in SAFE_CALL_ROOTS | plugin_modules | defined | SAFE_BUILTINS, \
                     pyast.unparse(func)
                 assert root.id not in FORBIDDEN, root.id
@@ -169,7 +182,9 @@ def test_data_path_is_one_exact_string_constant(payload, registry):
     loads = [n for n in pyast.walk(pyast.parse(source))
              if isinstance(n, pyast.Call) and pyast.unparse(n.func) == "np.load"]
     (load,) = loads
-    assert isinstance(load.args[0], pyast.Constant) and load.args[0].value == path
+    where = load.args[0]  # data_path("..."): the path, one exact constant, relative to the script
+    assert isinstance(where, pyast.Call) and pyast.unparse(where.func) == "data_path"
+    assert isinstance(where.args[0], pyast.Constant) and where.args[0].value == path
 
 
 def test_source_file_name_stays_inside_the_docstring(registry):

@@ -51,6 +51,14 @@ def layer_call(node, registry) -> KerasCall:
     return KerasCall(call.cls, args, (*call.kwargs, ("name", node.name)), call.module)
 
 
+def callback_call(callback, registry=None) -> KerasCall:
+    """The KerasCall of one ``callback`` statement: what ``run`` makes and ``emit`` writes."""
+    from ..statements import CALLBACKS
+
+    class_name, _ = CALLBACKS[callback.name]
+    return KerasCall(class_name, (), tuple(callback.options), "callbacks")
+
+
 def _named(call: KerasCall, name: str) -> KerasCall:
     if any(k == "name" for k, _ in call.kwargs):
         return call

@@ -5,6 +5,11 @@ same file layouts, the same preparation (8-bit pixels scaled to [0, 1], samples 
 the input, labels encoded for the loss), and the same seeded shuffle and splits, so a script
 trains on exactly the rows ``nndsl run`` would. Every value taken from the spec (paths, names)
 is rendered by :func:`nndsl.backends.pyemit.literal`.
+
+Data paths in the script are relative to the script's own folder (``data_path``), rewritten by
+``nndsl emit`` from the spec's folder to where the script is written (``-o``; on stdout the script
+is taken to be saved beside the spec). ``data mnist`` falls back like ``run`` does: Keras' loader,
+else (offline, ``NNDSL_OFFLINE=1``) the digits bundled with an installed nndsl.
 """
 
 from __future__ import annotations
@@ -56,6 +61,11 @@ def prepare_labels(y, shape, kind):
     return y
 
 
+def data_path(path):
+    """A data file's path: relative ones are relative to this script's folder."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), os.path.expanduser(path))
+
+
 def take(arrays, rows):
     return {name: a[rows] for name, a in arrays.items()}
 
@@ -71,7 +81,7 @@ def load_data():
     """(train, validation, test) pairs, shuffled and split exactly as `nndsl run` does."""
     x, y, x_test, y_test = load_arrays()
     n = len(next(iter(x.values())))
-    order = np.random.default_rng(SEED).permutation(n)
+    order = np.random.default_rng(DATA_SEED).permutation(n)
     if x_test is None:
         n_test = share(n, TEST_SPLIT)
         x_test, y_test = take(x, order[:n_test]), take(y, order[:n_test])
@@ -92,7 +102,14 @@ def _by_name(names, expr_for) -> str:
     return "{" + ", ".join(f"{_lit(n)}: {expr_for(n)}" for n in names) + "}"
 
 
-def _load_arrays(model: ir.Model, data: ir.DataRef) -> list[str] | None:
+def _relocated(path: str, data_dir: str) -> str:
+    """The spec's data path as seen from the script's folder (``data_dir``: the spec's folder from there)."""
+    if os.path.isabs(os.path.expanduser(path)) or not data_dir:
+        return path
+    return os.path.normpath(os.path.join(data_dir, path))
+
+
+def _load_arrays(model: ir.Model, data: ir.DataRef, data_dir: str = "") -> list[str] | None:
     """The body of load_arrays() for this data source, or None when only `nndsl run` can load it."""
     ins = [i.name for i in model.inputs]
     outs = list(model.outputs)
@@ -101,14 +118,31 @@ def _load_arrays(model: ir.Model, data: ir.DataRef) -> list[str] | None:
     if data.kind == "dataset":
         if data.value != "mnist" or not single:
             return None
-        fn += [f"{INDENT}(x, y), (x_test, y_test) = keras.datasets.mnist.load_data()",
-               f"{INDENT}return ({{{_lit(ins[0])}: x}}, {{{_lit(outs[0])}: y}}, "
-               f"{{{_lit(ins[0])}: x_test}}, {{{_lit(outs[0])}: y_test}})"]
+        i, o = _lit(ins[0]), _lit(outs[0])
+        fn[1] = (f'{INDENT}"""MNIST through Keras (its cache, then a download); else, as `nndsl run` does, '
+                 'the 5,000 digits bundled with nndsl."""')
+        fn += [f'{INDENT}if os.environ.get("NNDSL_OFFLINE", "").strip().lower() in ("", "0", "false", "no"):',
+               f"{INDENT * 2}try:",
+               f"{INDENT * 3}(x, y), (x_test, y_test) = keras.datasets.mnist.load_data()",
+               f"{INDENT * 3}return {{{i}: x}}, {{{o}: y}}, {{{i}: x_test}}, {{{o}: y_test}}",
+               f"{INDENT * 2}except Exception as error:  # no network and no cache",
+               f'{INDENT * 3}print("MNIST is unavailable (" + repr(error) + "); using the digits bundled with nndsl")',
+               f"{INDENT}with np.load(bundled_mnist(), allow_pickle=False) as data:",
+               f'{INDENT * 2}return {{{i}: data["x"]}}, {{{o}: data["y"]}}, None, None',
+               "",
+               "",
+               "def bundled_mnist():",
+               f'{INDENT}"""nndsl/data/mnist_5k.npz of the installed nndsl, found without importing nndsl."""',
+               f'{INDENT}found = importlib.util.find_spec("nndsl")',
+               f"{INDENT}if found is None or not found.submodule_search_locations:",
+               f'{INDENT * 2}raise SystemExit("MNIST cannot be loaded (offline) and nndsl, which bundles 5,000 digits, "',
+               f'{INDENT * 2}                 "is not installed: pip install nndsl, or put mnist.npz in ~/.keras/datasets")',
+               f'{INDENT}return os.path.join(found.submodule_search_locations[0], "data", "mnist_5k.npz")']
         return fn
-    path = data.value
+    path = _relocated(data.value, data_dir)
     ext = os.path.splitext(path)[1].lower()
     if ext == ".npz":
-        fn += [f"{INDENT}with np.load({_lit(path)}, allow_pickle=False) as data:",
+        fn += [f"{INDENT}with np.load(data_path({_lit(path)}), allow_pickle=False) as data:",
                f"{INDENT * 2}arrays = {{key: data[key] for key in data.files}}"]
         if single:
             fn += [f'{INDENT}if "x_train" in arrays:',
@@ -138,15 +172,15 @@ def _load_arrays(model: ir.Model, data: ir.DataRef) -> list[str] | None:
         if label_stem is None:
             return None
         y_path = os.path.join(folder, label_stem + ext_raw)
-        fn += [f"{INDENT}x = np.load({_lit(path)}, allow_pickle=False)",
-               f"{INDENT}y = np.load({_lit(y_path)}, allow_pickle=False)"]
+        fn += [f"{INDENT}x = np.load(data_path({_lit(path)}), allow_pickle=False)",
+               f"{INDENT}y = np.load(data_path({_lit(y_path)}), allow_pickle=False)"]
         test_stem = _swap_word(stem, "train", "test")
         if test_stem is not None:
             xt = os.path.join(folder, test_stem + ext_raw)
             yt = os.path.join(folder, (_swap_word(test_stem, "x", "y") or "") + ext_raw)
             fn += [f"{INDENT}try:  # the test split, when both files lie beside the training files",
-                   f"{INDENT * 2}x_test = np.load({_lit(xt)}, allow_pickle=False)",
-                   f"{INDENT * 2}y_test = np.load({_lit(yt)}, allow_pickle=False)",
+                   f"{INDENT * 2}x_test = np.load(data_path({_lit(xt)}), allow_pickle=False)",
+                   f"{INDENT * 2}y_test = np.load(data_path({_lit(yt)}), allow_pickle=False)",
                    f"{INDENT}except FileNotFoundError:",
                    f"{INDENT * 2}return {{{_lit(ins[0])}: x}}, {{{_lit(outs[0])}: y}}, None, None",
                    f"{INDENT}return {{{_lit(ins[0])}: x}}, {{{_lit(outs[0])}: y}}, "
@@ -156,10 +190,10 @@ def _load_arrays(model: ir.Model, data: ir.DataRef) -> list[str] | None:
         return fn
     if ext == ".csv":
         label = dict(data.options).get("label")
-        fn += [f'{INDENT}header = np.loadtxt({_lit(path)}, delimiter=",", max_rows=1, dtype=str, ndmin=1, quotechar=\'"\',',
+        fn += [f'{INDENT}header = np.loadtxt(data_path({_lit(path)}), delimiter=",", max_rows=1, dtype=str, ndmin=1, quotechar=\'"\',',
                f'{INDENT}                    encoding="utf-8-sig")',
                f"{INDENT}header = [str(name).strip() for name in header]",
-               f'{INDENT}table = np.loadtxt({_lit(path)}, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64,',
+               f'{INDENT}table = np.loadtxt(data_path({_lit(path)}), delimiter=",", skiprows=1, ndmin=2, dtype=np.float64,',
                f'{INDENT}                   quotechar=\'"\', encoding="utf-8-sig")',
                f"{INDENT}label = " + (f"header.index({_lit(label)})" if label is not None else "len(header) - 1"),
                f"{INDENT}y = table[:, label]",
@@ -171,31 +205,41 @@ def _load_arrays(model: ir.Model, data: ir.DataRef) -> list[str] | None:
     return None
 
 
-def data_lines(model: ir.Model, registry) -> tuple[list[str], list[str], list[str], list[str]]:
-    """(extra imports, module constants, data functions, main-block lines) for the script."""
-    main = ["model = build_model()", "model.summary()"]
+def data_lines(model: ir.Model, registry, *, data_dir: str = "", callbacks: list[str] | None = None
+               ) -> tuple[set[str], list[str], list[str], list[str]]:
+    """(extra imports, module constants, data functions, main-block lines after the build).
+
+    ``callbacks`` are the Python sources of the spec's callbacks (the same objects ``run`` makes).
+    """
+    from ..statements import FIT_PARAMS
+
     t = model.training
     if t.data is None or not t.losses:
-        return [], [], [], main
-    body = _load_arrays(model, t.data)
+        return set(), [], [], []
+    body = _load_arrays(model, t.data, data_dir)
     if body is None:
-        main.append("# This data source is loaded by `nndsl run` (it has no plain-NumPy loader here).")
-        return [], [], [], main
-    fit = t.fit_options
+        return set(), [], [], ["# This data source is loaded by `nndsl run` (it has no plain-NumPy loader here)."]
+    fit = {p.name: p.default for p in FIT_PARAMS}
+    fit.update(t.fit_options)
     losses = dict(t.losses)
     inputs = {i.name: (tuple(i.shape), i.dtype) for i in model.inputs}
     outputs = {}
     for o in model.outputs:
         loss = registry.losses.get(losses.get(o) or losses.get("", ""))
         outputs[o] = (tuple(model.tensor_shape(o)), loss.labels if loss is not None else "values")
-    constants = [f"SEED = {_lit(int(fit.get('seed') or 0))}",
-                 f"TEST_SPLIT = {_lit(float(fit.get('test_split', 0.1)))}",
-                 f"VALIDATION_SPLIT = {_lit(float(fit.get('validation_split', 0.0)))}",
+    constants = ["DATA_SEED = 0 if SEED is None else SEED  # the shuffle before the splits, as in `nndsl run`",
+                 f"TEST_SPLIT = {_lit(float(fit['test_split']))}",
+                 f"VALIDATION_SPLIT = {_lit(float(fit['validation_split']))}",
                  "INPUTS = " + _lit(inputs),
                  "OUTPUTS = " + _lit(outputs)]
     functions = body + _HELPERS.rstrip("\n").split("\n")
-    fit_args = [f"{key}={_lit(fit[key])}" for key in ("epochs", "batch_size", "shuffle") if key in fit]
-    main += ["train, validation, test = load_data()",
-             f"model.fit(*train, validation_data=validation{''.join(', ' + a for a in fit_args)})",
-             "model.evaluate(*test)"]
-    return [], constants, functions, main
+    fit_args = "".join(f", {key}={_lit(fit[key])}" for key in ("epochs", "batch_size", "shuffle"))
+    main = ["train, validation, test = load_data()"]
+    if callbacks:
+        main += ["callbacks = ["] + [f"{INDENT}{c}," for c in callbacks] + ["]"]
+        fit_args += ", callbacks=callbacks"
+    main += [f"model.fit(*train, validation_data=validation{fit_args})",
+             "metrics = model.evaluate(*test, verbose=0, return_dict=True)",
+             'print("test:", *("%s %.6f" % item for item in metrics.items()))']
+    imports = {"import os"} | ({"import importlib.util"} if t.data.kind == "dataset" else set())
+    return imports, constants, functions, main

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from ..diagnostics import NndslError
-from ..statements import CALLBACKS
 from .trainer import Trainer
 
 
@@ -118,17 +117,15 @@ class KerasTrainer(Trainer):
             raise RunError(f"{path}: cannot load the model: {type(e).__name__}: {e}") from e
 
     def _callbacks(self, reporter, has_validation: bool) -> list:
-        import keras
+        from ..backends.keras_objects import callback_call, instantiate
 
         out = []
         for cb in self.model.training.callbacks:
-            class_name, _ = CALLBACKS[cb.name]
-            kwargs = dict(cb.options)
-            monitor = kwargs.get("monitor", "val_loss")
-            if monitor.startswith("val_") and not has_validation:
+            monitor = dict(cb.options).get("monitor", "val_loss")
+            if isinstance(monitor, str) and monitor.startswith("val_") and not has_validation:
                 reporter.info(f"warning: callback {cb.name} monitors {monitor}, but there is no validation set "
                               "(set fit validation_split=...)")
-            out.append(getattr(keras.callbacks, class_name)(**kwargs))
+            out.append(instantiate(callback_call(cb, self.registry)))
         return out
 
     def fit(self, prepared, settings, *, initial_epoch, on_epoch_end, reporter):
