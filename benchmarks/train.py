@@ -198,49 +198,35 @@ def run_keras(case: Case, x, y, x_test, y_test, epochs: int, batch_size: int) ->
 
 
 def run_nndsl(ir_model, registry, x, y, x_test, y_test, epochs: int, batch_size: int,
-              overrides: dict[str, Any]) -> tuple[float, float, tuple[str, ...]]:
+              overrides: dict[str, Any], backend: str) -> tuple[float, float, Any]:
     import nndsl
     from nndsl.perf import training_plan
 
-    plan = training_plan(ir_model, len(x), {"batch_size": batch_size, **overrides})
+    plan = training_plan(ir_model, len(x), {"batch_size": batch_size, **overrides}, backend=backend)
     model = nndsl.build(ir_model, registry=registry, **plan.compile_options)
     t = time.perf_counter()
     model.fit(**plan.fit_arguments(x, y), epochs=epochs, verbose=0)
     seconds = time.perf_counter() - t
     accuracy = float(model.evaluate(x_test, y_test, verbose=0, return_dict=True)["accuracy"])
-    return seconds, accuracy, plan.notes
+    return seconds, accuracy, plan
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="mlp,convnet,wide", help="comma-separated: mlp, convnet, wide")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--rows", type=int, default=None,
-                        help="training rows (default: 60,000 for the MLPs, 12,000 for the convnet)")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--plan", action="append", default=[], metavar="KEY=VALUE",
-                        help="override nndsl's training plan, e.g. steps_per_execution=1, pipeline=tfdata")
-    args = parser.parse_args(argv)
-
+def measure(args, chosen: list[str], peak: float) -> list[dict[str, Any]]:
+    """Train every chosen model both ways on the current Keras backend; one result dict per model."""
     import keras
-    import tensorflow as tf
 
     import nndsl
     from nndsl.plugins import default_registry
 
     registry = default_registry()
     known = cases()
-    chosen = [m.strip() for m in args.models.split(",") if m.strip()]
-    for name in chosen:
-        if name not in known:
-            parser.error(f"unknown model {name!r} (choose from {', '.join(known)})")
     overrides = parse_plan(args.plan)
-    peak = peak_flops()
-    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs; "
+    backend = keras.backend.backend()
+    print(f"Keras {keras.__version__} on {backend}, {os.cpu_count()} CPUs; "
           f"peak (NumPy float32 matmul): {peak / 1e9:.1f} GFLOP/s")
     print(f"epochs {args.epochs}, repeats {args.repeats}, batch {args.batch_size}, "
           f"nndsl plan overrides: {overrides or 'none'}")
+    results = []
     for name in chosen:
         case = known[name]
         ir_model = nndsl.check(case.spec, registry=registry)
@@ -250,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         flops_per_sample = 6 * macs_per_sample(ir_model)
         times: dict[str, list[float]] = {"keras": [], "nndsl": []}
         accs: dict[str, list[float]] = {"keras": [], "nndsl": []}
-        notes: tuple[str, ...] = ()
+        plan = None
         for r in range(args.repeats):
             # Alternate which goes first, so slow spells of the shared machine hit both.
             order = ("keras", "nndsl") if r % 2 == 0 else ("nndsl", "keras")
@@ -260,22 +246,117 @@ def main(argv: list[str] | None = None) -> int:
                 if way == "keras":
                     seconds, acc = run_keras(case, x, y, x_test, y_test, args.epochs, args.batch_size)
                 else:
-                    seconds, acc, notes = run_nndsl(ir_model, registry, x, y, x_test, y_test, args.epochs,
-                                                    args.batch_size, overrides)
+                    seconds, acc, plan = run_nndsl(ir_model, registry, x, y, x_test, y_test, args.epochs,
+                                                    args.batch_size, overrides, backend)
                 times[way].append(seconds)
                 accs[way].append(acc)
         print(f"\n{case.name}: {rows:,} rows x {args.epochs} epochs, "
-              f"{flops_per_sample / 1e6:.2f} MFLOP per training sample; nndsl plan: {'; '.join(notes)}")
-        rate = {}
+              f"{flops_per_sample / 1e6:.2f} MFLOP per training sample; nndsl plan: {'; '.join(plan.notes)}")
+        options = plan.compile_options
+        short = ", ".join([f"steps_per_execution {options['steps_per_execution']}", plan.pipeline]
+                          + ([f"jit_compile {options['jit_compile']}"] if "jit_compile" in options else []))
+        result: dict[str, Any] = {"backend": backend, "model": case.name, "plan": short}
         for way in ("keras", "nndsl"):
-            rate[way] = samples / statistics.median(times[way])
-            flops = rate[way] * flops_per_sample
-            print(f"  {way:6s} {rate[way]:>10,.0f} samples/s  test accuracy {statistics.median(accs[way]):.4f}  "
+            rate = samples / statistics.median(times[way])
+            flops = rate * flops_per_sample
+            result[way] = {"samples_per_s": rate, "accuracy": statistics.median(accs[way]),
+                           "percent_of_peak": 100 * flops / peak, "runs_s": times[way]}
+            print(f"  {way:6s} {rate:>10,.0f} samples/s  test accuracy {statistics.median(accs[way]):.4f}  "
                   f"{flops / 1e9:6.2f} GFLOP/s = {100 * flops / peak:5.1f}% of peak  "
                   f"(runs: {', '.join(f'{t:.2f}s' for t in times[way])})")
-        print(f"  ratio nndsl/keras: {rate['nndsl'] / rate['keras']:.2f}x  "
-              f"(accuracy difference {statistics.median(accs['nndsl']) - statistics.median(accs['keras']):+.4f})")
+        print(f"  ratio nndsl/keras: {result['nndsl']['samples_per_s'] / result['keras']['samples_per_s']:.2f}x  "
+              f"(accuracy difference {result['nndsl']['accuracy'] - result['keras']['accuracy']:+.4f})")
         sys.stdout.flush()
+        results.append(result)
+    return results
+
+
+def side_by_side(args, argv: list[str], backends: list[str], peak: float) -> int:
+    """Each Keras backend in its own process (Keras fixes the backend at import), then one table."""
+    import json
+    import subprocess
+    import tempfile
+
+    passed = []
+    skip = False
+    for item in argv:  # everything but --backends goes to the child
+        if skip:
+            skip = False
+            continue
+        if item == "--backends":
+            skip = True
+            continue
+        if not item.startswith("--backends="):
+            passed.append(item)
+    results: list[dict[str, Any]] = []
+    failed = []
+    for backend in backends:
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            env = {**os.environ, "KERAS_BACKEND": backend}
+            print(f"\n=== KERAS_BACKEND={backend} ===", flush=True)
+            proc = subprocess.run([sys.executable, os.path.abspath(__file__), *passed, "--peak", str(peak),
+                                   "--json-out", out.name], env=env)
+            if proc.returncode != 0:
+                failed.append(backend)
+                continue
+            with open(out.name, encoding="utf-8") as fh:
+                results += json.load(fh)
+    print(f"\nKeras backends side by side ({os.cpu_count()} CPUs, peak {peak / 1e9:.1f} GFLOP/s; "
+          f"{args.epochs} epochs, median of {args.repeats}; keras = a tutorial's fit, nndsl = nndsl's plan):\n")
+    print("| model | backend | keras samples/s | nndsl samples/s | nndsl % of peak | test acc nndsl | nndsl plan |")
+    print("|---|---|---:|---:|---:|---:|---|")
+    for r in results:
+        print(f"| {r['model']} | {r['backend']} | {r['keras']['samples_per_s']:,.0f} | "
+              f"{r['nndsl']['samples_per_s']:,.0f} | {r['nndsl']['percent_of_peak']:.1f}% | "
+              f"{r['nndsl']['accuracy']:.3f} | {r['plan']} |")
+    models = list(dict.fromkeys(r["model"] for r in results))
+    for model in models:
+        rows = [r for r in results if r["model"] == model]
+        best = max(rows, key=lambda r: r["nndsl"]["samples_per_s"])
+        others = ", ".join(f"{r['backend']} {r['nndsl']['samples_per_s'] / best['nndsl']['samples_per_s']:.2f}x"
+                           for r in rows if r is not best)
+        print(f"fastest for {model}: {best['backend']}" + (f" (others: {others})" if others else ""))
+    if failed:
+        print(f"failed: {', '.join(failed)} (see the output above)")
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="mlp,convnet,wide", help="comma-separated: mlp, convnet, wide")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=None,
+                        help="training rows (default: 60,000 for the MLPs, 12,000 for the convnet)")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--plan", action="append", default=[], metavar="KEY=VALUE",
+                        help="override nndsl's training plan, e.g. steps_per_execution=1, pipeline=tfdata")
+    parser.add_argument("--backends", default=None, metavar="B1,B2",
+                        help="Keras backends to compare side by side, e.g. tensorflow,jax,torch "
+                             "(default: only the current one, KERAS_BACKEND)")
+    parser.add_argument("--peak", type=float, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--json-out", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    known = cases()
+    chosen = [m.strip() for m in args.models.split(",") if m.strip()]
+    for name in chosen:
+        if name not in known:
+            parser.error(f"unknown model {name!r} (choose from {', '.join(known)})")
+    peak = args.peak or peak_flops()
+    if args.backends:
+        backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+        for b in backends:
+            if b not in ("tensorflow", "jax", "torch"):
+                parser.error(f"unknown Keras backend {b!r} (choose from tensorflow, jax, torch)")
+        return side_by_side(args, argv, backends, peak)
+    results = measure(args, chosen, peak)
+    if args.json_out:
+        import json
+
+        with open(args.json_out, "w", encoding="utf-8") as fh:
+            json.dump(results, fh)
     return 0
 
 

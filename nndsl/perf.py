@@ -32,10 +32,49 @@ from .diagnostics import UsageError
 
 PIPELINES = ("numpy", "tfdata")
 DEFAULT_STEPS_PER_EXECUTION = 64
-# tfdata: the seed model went from ~67k (numpy, steps_per_execution 64) to ~116k samples/s,
-# 2.5x a tutorial's 46k, at the same test accuracy (0.924 vs 0.926); see batch_dataset.
-DEFAULT_PIPELINE = "tfdata"
 _JIT = {"true": True, "false": False, "auto": "auto", True: True, False: False}
+
+
+@dataclass(frozen=True)
+class BackendDefaults:
+    """What one Keras backend on one kind of device can do, and nndsl's default there.
+
+    ``multi_step``: Keras accepts ``steps_per_execution`` > 1 (not on PyTorch);
+    ``steps_per_execution``: the default cap (``min(cap, steps per epoch)``);
+    ``pipeline``: the default way batches reach ``fit``; ``measured``: where the numbers are.
+    """
+
+    multi_step: bool
+    steps_per_execution: int
+    pipeline: str
+    measured: str
+
+
+_CPU_TABLE = "benchmarks/README.md, Keras backends"
+# Chosen from `python benchmarks/train.py --backends tensorflow,jax,torch` (2 CPU cores); the
+# table and the runs behind each choice are in benchmarks/README.md ("Keras backends").
+BACKEND_DEFAULTS: dict[tuple[str, str], BackendDefaults] = {
+    # tfdata: the seed model went from ~67k (numpy, steps_per_execution 64) to ~116k samples/s,
+    # 2.5x a tutorial's 46k, at the same test accuracy (0.924 vs 0.926); see batch_dataset.
+    ("tensorflow", "CPU"): BackendDefaults(True, DEFAULT_STEPS_PER_EXECUTION, "tfdata", _CPU_TABLE),
+    # JAX: tf.data made the seed model 5x slower (31k vs 165k samples/s: it imports and runs
+    # TensorFlow beside JAX); several steps per call gained little over one, 16 at least as much as 64.
+    ("jax", "CPU"): BackendDefaults(True, 16, "numpy", _CPU_TABLE),
+    # PyTorch: Keras runs one batch per call; tf.data was 2-3x slower than NumPy input.
+    ("torch", "CPU"): BackendDefaults(False, 1, "numpy", _CPU_TABLE),
+}
+# GPUs: not measured on this machine; the CPU choices apply until benchmarks/gpu_backends.sh
+# (and benchmarks/train.py on a TensorFlow GPU machine) give numbers.
+_GENERIC = BackendDefaults(False, 1, "numpy", "no measurements: Keras' own defaults")
+
+
+def backend_defaults(backend: str, device: str = "CPU") -> BackendDefaults:
+    """The table entry for ``backend`` on ``device`` ("CPU" or "GPU"); GPUs fall back to the CPU row."""
+    return BACKEND_DEFAULTS.get((backend, device)) or BACKEND_DEFAULTS.get((backend, "CPU")) or _GENERIC
+
+
+# The default under TensorFlow on CPU (the default Keras backend).
+DEFAULT_PIPELINE = BACKEND_DEFAULTS[("tensorflow", "CPU")].pipeline
 
 
 @dataclass(frozen=True)
@@ -44,7 +83,8 @@ class TrainingPlan:
 
     ``compile_options`` go to :func:`nndsl.build` (``steps_per_execution``, ``jit_compile``);
     :meth:`fit_arguments` gives the data keyword arguments of ``keras.Model.fit``;
-    ``notes`` says in words what was chosen and why (printed by ``run``).
+    ``notes`` says in words what was chosen and why (printed by ``run``); ``warnings``, which
+    settings of the spec the backend could not honour.
     """
 
     compile_options: Mapping[str, Any]
@@ -53,6 +93,7 @@ class TrainingPlan:
     shuffle: bool
     seed: int | None
     notes: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())
 
     def fit_arguments(self, x, y) -> dict[str, Any]:
         """``x``/``y`` (and ``batch_size``/``shuffle`` for arrays) for ``model.fit(**...)``."""
@@ -68,39 +109,59 @@ def rows(data) -> int:
     return len(next(iter(data.values()))) if isinstance(data, Mapping) else len(data)
 
 
-def training_plan(model: ir.Model, n_train: int, overrides: Mapping[str, Any] | None = None) -> TrainingPlan:
+def training_plan(model: ir.Model, n_train: int, overrides: Mapping[str, Any] | None = None, *,
+                  backend: str = "tensorflow", device: str = "CPU") -> TrainingPlan:
     """The plan for ``model`` on ``n_train`` rows: CLI ``overrides``, then the spec's ``fit``, then defaults.
 
     Keys read: ``batch_size``, ``shuffle``, ``seed``, ``steps_per_execution``, ``jit_compile``
     (``true``/``false``/``auto``) and ``pipeline`` (``numpy``/``tfdata``); ``None`` values
-    in ``overrides`` mean "not given".
+    in ``overrides`` mean "not given". Defaults come from :data:`BACKEND_DEFAULTS` for the
+    Keras ``backend`` and the ``device`` kind. A spec setting the backend cannot honour
+    (``steps_per_execution`` > 1 on PyTorch) is replaced and said in ``warnings``.
 
     Raises:
-        UsageError: an unknown pipeline or a non-positive steps_per_execution.
+        UsageError: an unknown pipeline, a non-positive steps_per_execution, a command-line
+        setting the backend cannot honour, or ``pipeline tfdata`` without TensorFlow installed.
     """
     given = {k: v for k, v in dict(overrides or {}).items() if v is not None}
     spec = model.training.fit_options
+    table = backend_defaults(backend, device)
+    where = f"{backend} on {device}"
 
     def setting(name: str, default: Any) -> tuple[Any, str]:
         if name in given:
             return given[name], "given"
         if spec.get(name) is not None:
             return spec[name], "spec"
-        return default, "default"
+        return default, f"default for {where}"
 
+    warnings: list[str] = []
     batch_size, _ = setting("batch_size", 32)
     shuffle, _ = setting("shuffle", True)
     seed, _ = setting("seed", None)
     steps_per_epoch = max(1, math.ceil(n_train / batch_size))
-    spe, spe_from = setting("steps_per_execution", min(DEFAULT_STEPS_PER_EXECUTION, steps_per_epoch))
+    spe, spe_from = setting("steps_per_execution", min(table.steps_per_execution, steps_per_epoch))
     if not isinstance(spe, int) or isinstance(spe, bool) or spe < 1:
         raise UsageError(f"steps_per_execution must be a positive integer, got {spe!r}")
+    if spe > 1 and not table.multi_step:
+        why = f"Keras on {backend} runs one batch per call (steps_per_execution must be 1)"
+        if spe_from == "given":
+            raise UsageError(f"--steps-per-execution {spe}: {why}; drop the flag, or train with "
+                             "KERAS_BACKEND=tensorflow or jax")
+        warnings.append(f"the spec's steps_per_execution={spe} is ignored: {why}")
+        spe, spe_from = 1, f"{backend} runs one batch per call"
     jit, jit_from = setting("jit_compile", None)
     if jit is not None and jit not in _JIT:
         raise UsageError(f"jit_compile must be true, false or auto, got {jit!r}")
-    pipeline, pipe_from = setting("pipeline", DEFAULT_PIPELINE)
+    pipeline, pipe_from = setting("pipeline", table.pipeline)
     if pipeline not in PIPELINES:
         raise UsageError(f"unknown pipeline {pipeline!r} (choose from {', '.join(PIPELINES)})")
+    if pipeline == "tfdata":
+        from .kerasenv import installed
+
+        if not installed("tensorflow"):
+            raise UsageError("pipeline tfdata builds a tf.data pipeline and needs TensorFlow, which is not "
+                             "installed: install tensorflow, or use pipeline numpy (--pipeline numpy)")
 
     compile_options: dict[str, Any] = {"steps_per_execution": spe}
     notes = [f"steps_per_execution {spe} ({spe_from}; {steps_per_epoch} steps per epoch)"]
@@ -108,7 +169,8 @@ def training_plan(model: ir.Model, n_train: int, overrides: Mapping[str, Any] | 
         compile_options["jit_compile"] = _JIT[jit]
         notes.append(f"jit_compile {jit} ({jit_from})")
     notes.append(f"pipeline {pipeline} ({pipe_from})")
-    return TrainingPlan(compile_options, pipeline, batch_size, bool(shuffle), seed, tuple(notes))
+    return TrainingPlan(compile_options, pipeline, batch_size, bool(shuffle), seed, tuple(notes),
+                        tuple(warnings))
 
 
 def _tree_map(fn: Callable, data):
@@ -127,8 +189,9 @@ def batch_dataset(x, y, batch_size: int, *, shuffle: bool = True, seed: int | No
     (the data was shuffled once when it was prepared), then ``prefetch`` overlaps the next
     batch with the current step.
     """
-    import tensorflow as tf
+    from .kerasenv import require_tensorflow
 
+    tf = require_tensorflow("pipeline tfdata")
     n = rows(x)
     full = n // batch_size
 

@@ -27,7 +27,19 @@ def test_train_benchmark_runs_every_model():
     for model in ("mlp 784-32-10", "convnet", "mlp 784-512-512-10"):
         assert f"{model}: 300 rows x 1 epochs" in text
     assert text.count("ratio nndsl/keras:") == 3
-    assert "pipeline tfdata (default)" in text
+    assert "pipeline tfdata (default for tensorflow on CPU)" in text
+
+
+def test_train_benchmark_puts_keras_backends_side_by_side():
+    import importlib.util
+
+    backends = [b for b in ("tensorflow", "jax", "torch") if importlib.util.find_spec(b) is not None]
+    text = bench("train.py", "--backends", ",".join(backends), "--models", "mlp", "--epochs", "1",
+                 "--repeats", "1", "--rows", "300")
+    assert "Keras backends side by side" in text and "fastest for mlp 784-32-10:" in text
+    for backend in backends:
+        assert f"| mlp 784-32-10 | {backend} |" in text
+        assert f"=== KERAS_BACKEND={backend} ===" in text
 
 
 def test_train_benchmark_applies_plan_overrides():

@@ -90,3 +90,49 @@ def test_tfdata_fit_arguments_train_a_model(registry):
     keras_model = nndsl.build(m, registry=registry, **plan.compile_options)
     history = keras_model.fit(**args, epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2
+
+
+# --- per Keras backend (issue 16): defaults from the measured table, only what the backend supports
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
+def test_each_backend_gets_its_measured_defaults_and_says_so(registry, backend):
+    from nndsl.perf import backend_defaults
+
+    table = backend_defaults(backend, "CPU")
+    plan = training_plan(model(registry, "batch_size=128"), 60_000, backend=backend)
+    assert plan.compile_options == {"steps_per_execution": table.steps_per_execution}
+    assert plan.pipeline == table.pipeline and not plan.warnings
+    assert f"(default for {backend} on CPU" in "; ".join(plan.notes)
+
+
+def test_torch_runs_one_batch_per_call_and_never_reaches_keras_with_more(registry):
+    plan = training_plan(model(registry), 60_000, backend="torch")
+    assert plan.compile_options["steps_per_execution"] == 1 and plan.pipeline == "numpy"
+    # the spec is backend-neutral: its setting is replaced, with a warning that says why
+    plan = training_plan(model(registry, "steps_per_execution=64"), 60_000, backend="torch")
+    assert plan.compile_options["steps_per_execution"] == 1
+    assert plan.warnings and "steps_per_execution=64 is ignored" in plan.warnings[0]
+    # a flag typed on the command line for this run is an error, not a Keras ValueError at fit time
+    with pytest.raises(UsageError, match="--steps-per-execution 8: Keras on torch runs one batch per call"):
+        training_plan(model(registry), 60_000, {"steps_per_execution": 8}, backend="torch")
+    assert training_plan(model(registry), 60_000, {"steps_per_execution": 1}, backend="torch").warnings == ()
+
+
+def test_gpus_fall_back_to_the_backends_cpu_row_until_measured(registry):
+    from nndsl.perf import backend_defaults
+
+    for backend in ("tensorflow", "jax", "torch"):
+        assert backend_defaults(backend, "GPU") == backend_defaults(backend, "CPU")
+    assert backend_defaults("numpy").multi_step is False  # a backend without measurements: Keras' defaults
+    plan = training_plan(model(registry), 60_000, backend="jax", device="GPU")
+    assert "default for jax on GPU" in plan.notes[0]
+
+
+def test_tfdata_without_tensorflow_says_what_it_needs(registry, monkeypatch):
+    import nndsl.kerasenv as kerasenv
+
+    monkeypatch.setattr(kerasenv, "installed", lambda module: module != "tensorflow")
+    with pytest.raises(UsageError, match="needs TensorFlow, which is not installed: install tensorflow"):
+        training_plan(model(registry, "pipeline=tfdata"), 100, backend="jax")
+    assert training_plan(model(registry), 100, backend="jax").pipeline == "numpy"

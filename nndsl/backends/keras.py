@@ -7,6 +7,7 @@ public API is used, so a model builds under the TensorFlow, JAX and PyTorch back
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from .. import ir
@@ -47,8 +48,13 @@ def optimizer_call(model: ir.Model, registry) -> KerasCall:
     return KerasCall(definition.keras_class, (), tuple((k, attrs[k]) for k in opt.explicit), "optimizers")
 
 
-def compile_arguments(model: ir.Model, registry, options: dict | None = None) -> dict[str, Any]:
-    """compile() keyword arguments as plain values and KerasCalls (the optimizer)."""
+def compile_arguments(model: ir.Model, registry, options: dict | None = None,
+                      keras_backend: str | None = None) -> dict[str, Any]:
+    """compile() keyword arguments as plain values and KerasCalls (the optimizer).
+
+    ``keras_backend`` (the live one, when building) drops what it cannot honour: the spec's
+    ``steps_per_execution`` > 1 on torch (with a warning; an explicit option is an error).
+    """
     t = model.training
     out: dict[str, Any] = {"optimizer": optimizer_call(model, registry)}
     losses = t.losses
@@ -74,6 +80,14 @@ def compile_arguments(model: ir.Model, registry, options: dict | None = None) ->
     fit = dict(t.fit)
     options = dict(options or {})
     steps = options.get("steps_per_execution", fit.get("steps_per_execution"))
+    if steps is not None and keras_backend == "torch" and steps > 1:
+        # Keras on PyTorch runs one batch per call; its ValueError would only come at fit time.
+        if options.get("steps_per_execution") is not None:
+            raise BackendError(f"steps_per_execution={steps}: Keras on torch runs one batch per call "
+                               "(steps_per_execution must be 1)")
+        warnings.warn(f"the spec's steps_per_execution={steps} is ignored: Keras on torch runs one batch "
+                      "per call", stacklevel=3)
+        steps = None
     if steps is not None:
         out["steps_per_execution"] = steps
     jit = options.get("jit_compile", fit.get("jit_compile"))
@@ -89,14 +103,15 @@ class KerasFunctional(Backend):
 
     def build(self, model: ir.Model, registry, compile: bool = True, **options: Any):
         """A compiled ``keras.Model`` (``compile=False`` leaves it uncompiled)."""
-        import keras
-
+        from ..kerasenv import import_keras
         from .keras_objects import build_graph, instantiate
+
+        keras = import_keras()
 
         inputs, outputs, _ = build_graph(model, registry)
         keras_model = self.wrap(keras, model, inputs, outputs)
         if compile:
-            args = compile_arguments(model, registry, options)
+            args = compile_arguments(model, registry, options, keras.backend.backend())
             keras_model.compile(**{k: instantiate(v) for k, v in args.items()})
         return keras_model
 
@@ -130,10 +145,10 @@ class KerasSequential(KerasFunctional):
                                "use --backend keras-functional")
 
     def build(self, model: ir.Model, registry, compile: bool = True, **options: Any):
-        import keras
-
+        from ..kerasenv import import_keras
         from .keras_objects import instantiate, layer_call
 
+        keras = import_keras()
         self.check_supported(model, registry)
         (inp,) = model.inputs
         seq = keras.Sequential(name=model.name)
@@ -141,7 +156,7 @@ class KerasSequential(KerasFunctional):
         for node in model.nodes:
             seq.add(instantiate(layer_call(node, registry)))
         if compile:
-            args = compile_arguments(model, registry, options)
+            args = compile_arguments(model, registry, options, keras.backend.backend())
             seq.compile(**{k: instantiate(v) for k, v in args.items()})
         return seq
 

@@ -118,6 +118,10 @@ def _compile_lines(model: ir.Model, registry, imports: set[str]) -> list[str]:
     args = compile_arguments(model, registry)
     lines = [f"{INDENT}model.compile("]
     for k, v in args.items():
+        if k == "steps_per_execution" and isinstance(v, int) and v > 1:
+            # Keras on PyTorch takes one batch per call; the script runs on any Keras backend.
+            lines.append(f'{INDENT * 2}{k}=1 if keras.backend.backend() == "torch" else {literal(v, imports)},')
+            continue
         lines.append(f"{INDENT * 2}{k}={literal(v, imports)},")
     lines.append(f"{INDENT})")
     return lines

@@ -21,21 +21,32 @@ STRATEGIES = ("auto", "none", "mirrored", "multiworker")
 
 @dataclass(frozen=True)
 class Device:
-    """What trains: ``kind`` is "GPU" or "CPU"; ``names`` one entry per device used."""
+    """What trains: ``kind`` is "GPU", "TPU" or "CPU"; ``names`` one entry per device used.
+
+    ``backend`` is the Keras backend and ``software`` its version string ("jax 0.10.2"),
+    ``platform`` the accelerator stack it drives ("CUDA 12.8", "ROCm", "Metal"; "" on CPU).
+    """
 
     kind: str
     names: tuple[str, ...]
     backend: str
+    software: str = ""
+    platform: str = ""
+
+    def hardware(self) -> str:
+        if self.kind != "CPU":
+            listed = "; ".join(f"{i}: {n}" for i, n in enumerate(self.names))
+            via = f" via {self.platform}" if self.platform else ""
+            return f"{len(self.names)} {self.kind}{'s' if len(self.names) > 1 else ''} ({listed}){via}"
+        return f"CPU ({os.cpu_count() or '?'} cores)"
 
     def describe(self) -> str:
-        if self.kind == "GPU":
-            listed = "; ".join(f"{i}: {n}" for i, n in enumerate(self.names))
-            return f"{len(self.names)} GPU{'s' if len(self.names) > 1 else ''} ({listed})"
-        return f"CPU ({os.cpu_count() or '?'} cores)"
+        """One line: the hardware, then the Keras backend that drives it."""
+        return f"{self.hardware()}, Keras on {self.software or self.backend}"
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "names": list(self.names), "backend": self.backend,
-                "description": self.describe()}
+                "software": self.software, "platform": self.platform, "description": self.describe()}
 
 
 @dataclass
@@ -56,39 +67,67 @@ class Placement:
 
 
 def detect(backend: str) -> Device:
-    """The accelerators the Keras backend can see."""
-    if backend == "tensorflow":
-        import tensorflow as tf
+    """The accelerators the Keras backend will train on (what Keras itself would pick)."""
+    probe = {"tensorflow": _tensorflow, "jax": _jax, "torch": _torch}.get(backend)
+    if probe is None:
+        return Device("CPU", ("CPU",), backend, backend)
+    return probe()
 
-        from .quiet import native_stderr_filtered
 
-        with native_stderr_filtered():
-            gpus = tf.config.list_physical_devices("GPU")
-        names = []
-        for gpu in gpus:
-            try:
-                details = tf.config.experimental.get_device_details(gpu)
-            except Exception:  # noqa: BLE001 - details are cosmetic
-                details = {}
-            names.append(details.get("device_name") or gpu.name)
-        if names:
-            return Device("GPU", tuple(names), backend)
-        return Device("CPU", ("CPU",), backend)
-    if backend == "jax":
-        import jax
+def _tensorflow() -> Device:
+    import tensorflow as tf
 
-        gpus = [d for d in jax.devices() if d.platform in ("gpu", "cuda", "rocm")]
-        if gpus:
-            return Device("GPU", tuple(getattr(d, "device_kind", str(d)) for d in gpus), backend)
-        return Device("CPU", ("CPU",), backend)
-    if backend == "torch":
-        import torch
+    from .quiet import native_stderr_filtered
 
-        if torch.cuda.is_available():
-            return Device("GPU", tuple(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())),
-                          backend)
-        return Device("CPU", ("CPU",), backend)
-    return Device("CPU", ("CPU",), backend)
+    with native_stderr_filtered():
+        gpus = tf.config.list_physical_devices("GPU")
+    names = []
+    for gpu in gpus:
+        try:
+            details = tf.config.experimental.get_device_details(gpu)
+        except Exception:  # noqa: BLE001 - details are cosmetic
+            details = {}
+        names.append(details.get("device_name") or gpu.name)
+    software = f"tensorflow {tf.__version__}"
+    if names:
+        build = tf.sysconfig.get_build_info()
+        platform = (f"CUDA {build['cuda_version']}" if build.get("is_cuda_build") and build.get("cuda_version")
+                    else "ROCm" if build.get("is_rocm_build") else "")
+        return Device("GPU", tuple(names), "tensorflow", software, platform)
+    return Device("CPU", ("CPU",), "tensorflow", software)
+
+
+def _jax() -> Device:
+    import jax
+
+    software = f"jax {jax.__version__}"
+    devices = jax.devices()  # the default platform's devices: the ones Keras' JAX backend uses
+    gpus = [d for d in devices if d.platform in ("gpu", "cuda", "rocm")]
+    if gpus:
+        try:
+            stack = str(gpus[0].client.platform_version).lower()
+        except Exception:  # noqa: BLE001 - cosmetic
+            stack = gpus[0].platform
+        platform = "ROCm" if "rocm" in stack or gpus[0].platform == "rocm" else "CUDA"
+        return Device("GPU", tuple(getattr(d, "device_kind", str(d)) for d in gpus), "jax", software, platform)
+    if devices and devices[0].platform == "tpu":
+        return Device("TPU", tuple(getattr(d, "device_kind", str(d)) for d in devices), "jax", software)
+    return Device("CPU", ("CPU",), "jax", software)
+
+
+def _torch() -> Device:
+    import torch
+
+    software = f"torch {torch.__version__}"
+    # Keras' torch backend prefers CUDA (also ROCm builds), then Apple's MPS, then the CPU.
+    if torch.cuda.is_available():
+        names = tuple(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+        platform = f"CUDA {torch.version.cuda}" if torch.version.cuda else "ROCm"
+        return Device("GPU", names, "torch", software, platform)
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return Device("GPU", ("Apple GPU",), "torch", software, "Metal (MPS)")
+    return Device("CPU", ("CPU",), "torch", software)
 
 
 def tf_config_from(workers: Sequence[str], task_index: int) -> str:
@@ -111,8 +150,11 @@ def place(backend: str, strategy: str = "auto", *, workers: Sequence[str] | None
     if workers and strategy != "multiworker":
         raise UsageError("--workers needs --strategy multiworker")
     if strategy in ("mirrored", "multiworker") and backend != "tensorflow":
-        raise UsageError(f"--strategy {strategy} needs the TensorFlow backend (KERAS_BACKEND=tensorflow); "
-                         f"this is Keras on {backend}")
+        from ..kerasenv import installed
+
+        need = ("the TensorFlow backend (KERAS_BACKEND=tensorflow)" if installed("tensorflow")
+                else "TensorFlow, which is not installed: install tensorflow and set KERAS_BACKEND=tensorflow")
+        raise UsageError(f"--strategy {strategy} uses tf.distribute and needs {need}; this is Keras on {backend}")
     if strategy == "multiworker":
         return _multiworker(backend, workers, task_index)
     device = detect(backend)
@@ -126,7 +168,7 @@ def place(backend: str, strategy: str = "auto", *, workers: Sequence[str] | None
         names = [d.name for d in tf.config.list_logical_devices("GPU")]
     else:
         names = [d.name for d in tf.config.list_logical_devices("CPU")]
-        device = Device("CPU", tuple(names), backend)
+        device = Device("CPU", tuple(names), backend, device.software)
     mirrored = tf.distribute.MirroredStrategy(devices=names)
     return Placement(device, mirrored, "mirrored", mirrored.num_replicas_in_sync)
 

@@ -12,28 +12,21 @@ from ..diagnostics import NndslError
 from .trainer import Trainer
 
 
-def keras_env() -> None:
-    """Quiet TensorFlow's C++ start-up chatter unless the user asked for it."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
 def load_keras_model(path):
     """``keras.models.load_model`` in safe mode, with nndsl's own layer classes registered."""
-    import keras
+    from ..kerasenv import import_keras
 
+    keras = import_keras()
     from ..backends import keras_layers  # noqa: F401 - registers PositionEmbedding and friends
 
     return keras.models.load_model(path, safe_mode=True)
 
 
 def keras_backend() -> str:
-    keras_env()
-    from .quiet import native_stderr_filtered
+    """The Keras backend's name, Keras imported the nndsl way (:func:`nndsl.kerasenv.import_keras`)."""
+    from ..kerasenv import import_keras
 
-    with native_stderr_filtered():
-        import keras
-
-    return keras.backend.backend()
+    return import_keras().backend.backend()
 
 
 class KerasTrainer(Trainer):
@@ -77,7 +70,10 @@ class KerasTrainer(Trainer):
             # Keras 3.15's multi-step loop fails under MirroredStrategy (InvalidArgumentError at
             # while/cond in has_next); one batch per call unless the spec asks otherwise.
             overrides["steps_per_execution"] = 1
-        self.plan_ = training_plan(model, n_train, overrides)
+        device = self.placement.device if self.placement is not None else None
+        self.plan_ = training_plan(model, n_train, overrides, backend=device.backend if device else keras_backend(),
+                                   device=device.kind if device else "CPU")
+        self.plan_warnings = self.plan_.warnings
         return list(self.plan_.notes)
 
     def _scope(self):
@@ -109,7 +105,6 @@ class KerasTrainer(Trainer):
     def load(self, model, path):
         from .runner import RunError
 
-        keras_env()
         self.model = model
         try:
             self.keras_model = load_keras_model(path)

@@ -172,9 +172,11 @@ def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None
         "validation_split": fit_setting(model, "validation_split"),
         "test_split": fit_setting(model, "test_split"),
         "shuffle": fit_setting(model, "shuffle"),
-        "steps_per_execution": options.steps_per_execution or fit_setting(model, "steps_per_execution"),
-        "jit_compile": options.jit_compile or fit_setting(model, "jit_compile"),
-        "pipeline": options.pipeline or fit_setting(model, "pipeline"),
+        # the command line's fast-path choices only: the trainer's plan reads the spec's and
+        # picks its backend's defaults itself (nndsl/perf.py)
+        "steps_per_execution": options.steps_per_execution,
+        "jit_compile": options.jit_compile,
+        "pipeline": options.pipeline,
         "seed": seed,
         "data_seed": seed if seed is not None else 0,
         "backend": options.backend,
@@ -259,6 +261,8 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, trainer, reporter: 
     notes = trainer.plan(model, settings, n_train)
     if notes:
         reporter.info("training: " + "; ".join(notes))
+    for warning in trainer.plan_warnings:
+        reporter.info(f"warning: {warning}")
     if state:
         trainer.restore(model, settings, run_dir.file(state["checkpoint"]))
     else:

@@ -37,6 +37,8 @@ class Trainer:
     model_file: str = "model"
     checkpoint_suffix: str = ".ckpt"
     framework: str = ""
+    # set by plan(): settings of the spec this backend cannot honour and replaced, printed as warnings
+    plan_warnings: tuple[str, ...] = ()
 
     def __init__(self, backend, registry):
         self.backend = backend
@@ -64,7 +66,11 @@ class Trainer:
     # the model ---------------------------------------------------------------------------------
 
     def plan(self, model, settings: Mapping[str, Any], n_train: int) -> list[str]:
-        """Settle how to train ``n_train`` rows; return notes printed as ``training: a; b``."""
+        """Settle how to train ``n_train`` rows; return notes printed as ``training: a; b``.
+
+        A spec setting the backend cannot honour is replaced and said in ``plan_warnings``
+        (printed as ``warning: ...``); a command-line one is a ``UsageError``.
+        """
         return []
 
     def build(self, model, settings: Mapping[str, Any]) -> None:
