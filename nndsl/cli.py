@@ -326,7 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps-per-execution", type=_positive, metavar="N",
                    help="batches per compiled call (default: 64, or one epoch if fewer)")
     p.add_argument("--jit-compile", choices=("true", "false", "auto"), help="XLA compilation (default: Keras')")
-    p.add_argument("--pipeline", choices=("numpy", "tfdata"), help="how batches reach Keras (default: tfdata)")
+    p.add_argument("--pipeline", choices=("numpy", "tfdata"),
+                   help="how batches reach Keras (default: per Keras backend, see benchmarks/README.md)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--quiet", action="store_true", help="no progress, notes or summary")
     out.add_argument("--json", action="store_true", help="one JSON object per line: start, each epoch, end")

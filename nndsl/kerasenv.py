@@ -2,8 +2,10 @@
 
 Keras reads ``KERAS_BACKEND``, then ``backend`` in ``$KERAS_HOME/keras.json`` (default
 ``~/.keras``), and falls back to TensorFlow. nndsl keeps that order and adds one step: when
-neither names a backend and TensorFlow is not installed (an install without TensorFlow, see
-README), it picks JAX, else PyTorch, instead of letting ``import keras`` fail. Nothing here
+neither names an installed backend and TensorFlow is not installed (an install without
+TensorFlow, see README), it picks JAX, else PyTorch, instead of letting ``import keras`` fail.
+(Keras writes ``"backend": "tensorflow"`` into a new keras.json on its first import whatever
+``KERAS_BACKEND`` says, so keras.json naming a missing backend is not treated as a choice.) Nothing here
 imports a backend: availability is :func:`importlib.util.find_spec`.
 """
 
@@ -64,11 +66,15 @@ def choose() -> str:
     if not installed("keras"):
         raise BackendUnavailable("nndsl needs Keras to build and train: install keras (pip install keras)")
     name, origin = configured()
-    if name is not None:
+    if name is not None and origin == "KERAS_BACKEND":
         if name in BACKENDS and not installed(name):
             raise BackendUnavailable(f"{origin} selects the Keras backend {name!r}, which is not installed: "
                                      f"install {name}, or choose one of {', '.join(_available()) or 'none'}")
         return name
+    if name is not None and (name not in BACKENDS or installed(name)):
+        return name
+    # keras.json naming a backend that is not installed is no choice to honour: Keras writes
+    # "tensorflow" there itself on its first import, even when KERAS_BACKEND said otherwise.
     if installed("tensorflow"):
         return "tensorflow"
     for candidate in FALLBACK_ORDER:

@@ -39,6 +39,17 @@ def test_tensorflow_stays_the_default_when_installed(clean, monkeypatch):
     assert "KERAS_BACKEND" not in os.environ  # Keras' own default, nothing forced
 
 
+def test_keras_json_naming_a_missing_backend_is_not_a_choice(clean, monkeypatch):
+    # Keras itself writes {"backend": "tensorflow"} on its first import, even under KERAS_BACKEND=jax
+    (clean / "keras.json").write_text(json.dumps({"backend": "tensorflow"}))
+    only(monkeypatch, "keras", "jax")
+    assert choose() == "jax"
+    only(monkeypatch, "keras", "jax", "torch", "tensorflow")
+    monkeypatch.delenv("KERAS_BACKEND")
+    (clean / "keras.json").write_text(json.dumps({"backend": "torch"}))
+    assert choose() == "torch"
+
+
 @pytest.mark.parametrize("present, picked", [(("jax", "torch"), "jax"), (("torch",), "torch")])
 def test_without_tensorflow_an_installed_backend_is_picked(clean, monkeypatch, present, picked):
     only(monkeypatch, "keras", *present)
