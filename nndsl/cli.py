@@ -249,7 +249,8 @@ def cmd_evaluate(args) -> int:
 def cmd_predict(args) -> int:
     from .run.use import predict
 
-    predict(args.target, args.input, _registry(), output=args.output, as_json=args.json)
+    predict(args.target, args.input, _registry(), output=args.output, as_json=args.json,
+            classes=args.classes, top=args.top)
     return ExitCode.OK
 
 
@@ -339,10 +340,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("predict", help="run a trained model on inputs from a .npy file")
+    p = sub.add_parser("predict", help="run a trained model on inputs from a .npy or .npz file")
     p.add_argument("target", metavar="DIR|MODEL.keras")
-    p.add_argument("input", metavar="INPUT.npy")
-    p.add_argument("-o", "--output", metavar="OUT.npy", help="write the predictions here (atomically)")
+    p.add_argument("input", metavar="INPUT.npy|INPUT.npz", help="one array (single-input models) or an .npz "
+                   "with one array per input name")
+    p.add_argument("-o", "--output", metavar="OUT.npz|OUT.npy", help="write the predictions here (atomically): "
+                   ".npz holds one array per output name; .npy the single output's")
+    ranking = p.add_mutually_exclusive_group()
+    ranking.add_argument("--classes", action="store_true", help="class ids (argmax) instead of probabilities")
+    ranking.add_argument("--top", type=_positive, metavar="K", help="the K most probable class ids per sample "
+                         "(and their probabilities, as NAME_probabilities in an .npz)")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON")
     p.set_defaults(func=cmd_predict)
 

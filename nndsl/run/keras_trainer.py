@@ -172,6 +172,12 @@ class KerasTrainer(Trainer):
     def input_specs(self):
         return [(tuple(t.shape[1:]), str(t.dtype)) for t in self.keras_model.inputs]
 
+    def input_names(self):
+        return [t.name for t in self.keras_model.inputs]
+
+    def output_names(self):
+        return list(getattr(self.keras_model, "output_names", None) or []) or None
+
     def save(self, path):
         self.keras_model.save(path)
 

@@ -111,6 +111,14 @@ class Trainer:
         """(shape without the batch axis, dtype name) of each input, in order (for ``predict``)."""
         raise NotImplementedError
 
+    def input_names(self) -> list[str] | None:
+        """The inputs' names in ``input_specs`` order, for a model file outside a run (None: unknown)."""
+        return None
+
+    def output_names(self) -> list[str] | None:
+        """The outputs' names in ``predict``'s order, for a model file outside a run (None: unknown)."""
+        return None
+
     def save(self, path: str) -> None:
         """Write the trained model to ``path`` (the run directory writes it atomically)."""
         raise NotImplementedError
