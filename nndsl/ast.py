@@ -47,15 +47,26 @@ class Tuple:
     span: Span
 
 
-Value = Union[Number, String, Ident, Unknown, Tuple]
-
-
 @dataclass(frozen=True, slots=True)
 class Keyword:
     name: str
-    value: Value
+    value: "Value"
     span: Span
     name_span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CallValue:
+    """`NAME(arg, ..., key=value)` as a value: `l2(0.01)`, `cosine_decay(1e-3, decay_steps=1000)`."""
+
+    name: str
+    args: tuple["Value", ...]
+    keywords: tuple[Keyword, ...]
+    span: Span
+    name_span: Span
+
+
+Value = Union[Number, String, Ident, Unknown, Tuple, CallValue]
 
 
 # Statements -----------------------------------------------------------------------------

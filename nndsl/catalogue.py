@@ -190,16 +190,39 @@ def _datasets(registry: Registry) -> list[str]:
         (_code(d.name), _aliases(d), getattr(d, "doc", "")) for d in _canonical(registry.datasets)])
 
 
-def _statements() -> list[str]:
-    from .statements import CALLBACKS, DATA_PARAMS, FIT_PARAMS, INPUT_PARAMS
+def _statements(registry: Registry) -> list[str]:
+    from .statements import DATA_PARAMS, FIT_PARAMS, INPUT_PARAMS
 
     out = ["### Statement options", "", "#### input", "", "`input [NAME] DIM... dtype=...`.", ""]
     out += _param_table(INPUT_PARAMS)
     out += ["", "#### fit", "", "`fit key=value...`.", ""] + _param_table(FIT_PARAMS)
     out += ["", "#### data", "", "`data NAME` or `data \"path\"`, then options.", ""] + _param_table(DATA_PARAMS)
-    for name, (cls, params) in CALLBACKS.items():
-        out += ["", f"#### callback {name}", "", f"`keras.callbacks.{cls}`.", ""] + _param_table(params)
+    for cb in _canonical(registry.callbacks):
+        out += ["", f"#### callback {cb.name}", "", cb.doc[:1].upper() + cb.doc[1:] + ".", ""]
+        out += _param_table(cb.params) if cb.params else ["No options."]
     return out
+
+
+_OBJECT_SECTIONS = (
+    ("regularizers", "Regularizers", "`kernel_regularizer=l2(0.01)`, or the bare name for the defaults: `l2`."),
+    ("constraints", "Constraints", "`kernel_constraint=max_norm(3)`, or the bare name: `non_neg`."),
+    ("initializers", "Initializers", "`kernel_initializer=he_normal(seed=1)`, or the bare name: `he_normal`."),
+    ("schedules", "Learning-rate schedules",
+     "An optimizer's learning rate: `adam cosine_decay(1e-3, decay_steps=1000)`; the step is the training "
+     "step (batch). In `callback learning_rate_scheduler` the step is the epoch."),
+)
+
+
+def _objects(registry: Registry) -> list[str]:
+    out: list[str] = []
+    for table, title, usage in _OBJECT_SECTIONS:
+        rows = []
+        for d in _canonical(getattr(registry, table)):
+            sig = ", ".join([p.name for p in d.params if p.positional] +
+                            [f"{p.name}={_value(p.default)}" for p in d.params if not p.positional])
+            rows.append((_code(f"{d.name}({sig})"), _aliases(d), d.doc))
+        out += [f"### {title}", "", usage, ""] + _table(("call", "aliases", "meaning"), rows) + [""]
+    return out[:-1]
 
 
 def render_catalogue(registry: Registry) -> str:
@@ -213,7 +236,7 @@ def render_catalogue(registry: Registry) -> str:
         render_catalogue(builtin_registry()).startswith("### Layers")  # True
     """
     sections = [_layers(registry), _optimizers(registry), _losses(registry), _metrics(registry),
-                _activations(registry), _datasets(registry), _statements()]
+                _activations(registry), _objects(registry), _datasets(registry), _statements(registry)]
     return "\n\n".join("\n".join(s) for s in sections) + "\n"
 
 

@@ -34,8 +34,12 @@ def _model_name(filename: str) -> str:
 
 
 @gc_paused()  # no cycles are made; collections would rescan the growing tree
-def check_source(source: Source, registry: Registry | None = None) -> CheckResult:
-    """Run every pass over ``source``; raise SpecError carrying all diagnostics on any error."""
+def check_source(source: Source, registry: Registry | None = None, *, data_files: bool = False) -> CheckResult:
+    """Run every pass over ``source``; raise SpecError carrying all diagnostics on any error.
+
+    ``data_files``: also check that a ``data "file"`` exists, resolved as ``nndsl run`` resolves
+    it (against the spec file's folder; standard input: the working directory).
+    """
     if registry is None:
         from .plugins import default_registry
         registry = default_registry()
@@ -51,6 +55,8 @@ def check_source(source: Source, registry: Registry | None = None) -> CheckResul
     nodes, shape_diags = infer(bound, registry)
     diags = diags + shape_diags
     diags += lint(bound, nodes, registry)
+    if data_files:
+        diags += _missing_data_file(bound.training.data, source.filename)
     errors = [d for d in diags if d.is_error]
     diags.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (10**9, 0))
     if errors:
@@ -61,6 +67,27 @@ def check_source(source: Source, registry: Registry | None = None) -> CheckResul
     model = ir.Model(_model_name(source.filename), bound.inputs, nodes,
                      tuple(name for name, _ in bound.outputs), bound.training)
     return CheckResult(model, tuple(diags), source)
+
+
+def data_base_dir(filename: str) -> str | None:
+    """The folder a spec's relative data paths resolve against (None: a spec with no file)."""
+    if filename in ("-", "<stdin>"):
+        return os.getcwd()
+    if not filename or filename.startswith("<"):
+        return None
+    return os.path.dirname(os.path.abspath(filename))
+
+
+def _missing_data_file(data: ir.DataRef | None, filename: str) -> list[Diagnostic]:
+    base = data_base_dir(filename)
+    if data is None or data.kind != "path" or base is None:
+        return []
+    path = os.path.join(base, os.path.expanduser(data.value))
+    if os.path.exists(path):
+        return []
+    return [Diagnostic(codes.MISSING_DATA_FILE, f"data file {data.value!r} does not exist (looked for {path})",
+                       data.span, "paths are relative to the spec's folder; or pass another file with "
+                       "nndsl run --data FILE")]
 
 
 def check(text: str, filename: str = "<string>", registry: Registry | None = None) -> ir.Model:

@@ -46,10 +46,10 @@ def _registry():
     return reg
 
 
-def _load(path: str, registry):
+def _load(path: str, registry, data_files: bool = False):
     from .check import check_source, read_source
 
-    return check_source(read_source(path), registry)
+    return check_source(read_source(path), registry, data_files=data_files)
 
 
 def _print_warnings(result) -> None:
@@ -71,7 +71,7 @@ def cmd_check(args) -> int:
     report = []
     for path in args.files:
         try:
-            result = _load(path, registry)
+            result = _load(path, registry, data_files=True)
         except UsageError as e:  # one unreadable file does not stop the others
             if status == ExitCode.OK:
                 status = ExitCode.USAGE

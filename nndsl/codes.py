@@ -29,7 +29,7 @@ UNDEFINED_TENSOR = "E206"
 DUPLICATE_NAME = "E207"
 RESERVED_NAME = "E208"
 UNKNOWN_DATASET = "E209"
-UNKNOWN_STATEMENT_KEYWORD = "E210"
+UNKNOWN_CALLBACK = "E210"
 
 # E3xx: arguments
 ARG_COUNT = "E300"
@@ -53,6 +53,8 @@ UNKNOWN_OUTPUT = "E500"
 MISSING_LOSS = "E501"
 DUPLICATE_STATEMENT = "E502"
 BAD_TRAINING = "E503"
+NO_VALIDATION = "E504"
+MISSING_DATA_FILE = "E505"
 
 # Wxxx: warnings
 UNUSED_INPUT = "W001"
@@ -61,6 +63,7 @@ NO_LOSS = "W003"
 SHADOWED = "W004"
 SUSPICIOUS = "W005"
 UPPER_CASE_VALUE = "W006"
+UNKNOWN_MONITOR = "W007"
 
 DESCRIPTIONS: dict[str, str] = {
     TOO_LARGE: "the spec is larger than the maximum size",
@@ -81,7 +84,7 @@ DESCRIPTIONS: dict[str, str] = {
     DUPLICATE_NAME: "a tensor or input name defined twice",
     RESERVED_NAME: "a name that is reserved or shadows a layer",
     UNKNOWN_DATASET: "unknown built-in data set",
-    UNKNOWN_STATEMENT_KEYWORD: "an option a statement does not take",
+    UNKNOWN_CALLBACK: "unknown callback",
     ARG_COUNT: "too many positional arguments",
     ARG_TYPE: "an argument of the wrong type",
     ARG_RANGE: "an argument out of range",
@@ -99,10 +102,13 @@ DESCRIPTIONS: dict[str, str] = {
     MISSING_LOSS: "per-output losses leave an output without a loss",
     DUPLICATE_STATEMENT: "a training statement given twice",
     BAD_TRAINING: "a training setting that cannot work",
+    NO_VALIDATION: "a callback watches a validation quantity but the fit has no validation data",
+    MISSING_DATA_FILE: "the data file does not exist",
     UNUSED_INPUT: "an input that no output depends on",
     DEAD_BRANCH: "layers that no output depends on",
     NO_LOSS: "no loss given (needed to train)",
     SHADOWED: "a tensor name that shadows a registered name",
     SUSPICIOUS: "a setting that is legal but probably a mistake",
     UPPER_CASE_VALUE: "an option value in upper case (padding=SAME), accepted as lower case",
+    UNKNOWN_MONITOR: "a callback watches a quantity the spec does not log",
 }

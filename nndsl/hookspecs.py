@@ -19,7 +19,7 @@ import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
     from .backends.base import Backend
-    from .registry import ActivationDef, DatasetDef, LayerDef, LossDef, MetricDef, OptimizerDef
+    from .registry import ActivationDef, DatasetDef, LayerDef, LossDef, MetricDef, ObjectDef, OptimizerDef
 
 PROJECT = "nndsl"
 
@@ -72,6 +72,53 @@ def nndsl_metrics() -> list[MetricDef]:
 
     Called once per plugin when the registry is built. Takes no arguments. Returns a list of
     :class:`nndsl.registry.MetricDef`.
+    """
+
+
+@hookspec
+def nndsl_regularizers() -> list[ObjectDef]:
+    """Register weight regularizers (``kernel_regularizer=l2(0.01)``).
+
+    Called once per plugin when the registry is built. Takes no arguments. Returns a list of
+    :class:`nndsl.registry.ObjectDef`; the Keras backend lowers each through its table in
+    :mod:`nndsl.backends.keras_training` (a plugin adds its entry there).
+    """
+
+
+@hookspec
+def nndsl_constraints() -> list[ObjectDef]:
+    """Register weight constraints (``kernel_constraint=max_norm(3)``).
+
+    Called once per plugin when the registry is built. Takes no arguments. Returns a list of
+    :class:`nndsl.registry.ObjectDef`.
+    """
+
+
+@hookspec
+def nndsl_initializers() -> list[ObjectDef]:
+    """Register weight initializers (``kernel_initializer=he_normal(seed=1)``).
+
+    Called once per plugin when the registry is built. Takes no arguments. Returns a list of
+    :class:`nndsl.registry.ObjectDef`.
+    """
+
+
+@hookspec
+def nndsl_schedules() -> list[ObjectDef]:
+    """Register learning-rate schedules (``adam cosine_decay(1e-3, decay_steps=1000)``).
+
+    Called once per plugin when the registry is built. Takes no arguments. Returns a list of
+    :class:`nndsl.registry.ObjectDef`.
+    """
+
+
+@hookspec
+def nndsl_callbacks() -> list[ObjectDef]:
+    """Register training callbacks (``callback early_stopping patience=3``).
+
+    Called once per plugin when the registry is built. Takes no arguments. Returns a list of
+    :class:`nndsl.registry.ObjectDef`; params of kind :class:`nndsl.params.Path` are
+    resolved inside the run directory by ``nndsl run``.
     """
 
 

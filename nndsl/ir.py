@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
 from .diagnostics import Span
+from .params import Configured, configured_from_json
 from .registry import ParamCount
 
 SCHEMA_VERSION = 1
@@ -91,10 +92,20 @@ class Training:
     fit: tuple[tuple[str, Any], ...] = ()
     data: DataRef | None = None
     callbacks: tuple[Callback, ...] = ()
+    # (output name or "" for all outputs, options the spec gave its loss: from_logits, ...)
+    loss_options: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+    # (output name, weight of its loss in the total); outputs not listed weigh 1.
+    loss_weights: tuple[tuple[str, float], ...] = ()
 
     @property
     def fit_options(self) -> Mapping[str, Any]:
         return dict(self.fit)
+
+    def loss_for(self, output: str) -> tuple[str | None, Mapping[str, Any]]:
+        """(loss name, its options) that apply to one output; (None, {}) when it has none."""
+        by_output = dict(self.losses)
+        key = output if output in by_output else ""
+        return by_output.get(key), dict(dict(self.loss_options).get(key, ()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +167,8 @@ class Model:
 # JSON -------------------------------------------------------------------------------------
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, Configured):
+        return value.to_json()
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, float) and value != value:
@@ -195,7 +208,10 @@ def to_json(model: Model) -> dict:
             "optimizer": None if t.optimizer is None else {
                 "name": t.optimizer.name, "attrs": {k: _jsonable(v) for k, v in t.optimizer.attrs},
                 "explicit": list(t.optimizer.explicit), "span": _span_json(t.optimizer.span)},
-            "losses": [{"output": o or None, "loss": name} for o, name in t.losses],
+            "losses": [{"output": o or None, "loss": name,
+                        "options": {k: _jsonable(v) for k, v in dict(t.loss_options).get(o, ())}}
+                       for o, name in t.losses],
+            "loss_weights": {o: w for o, w in t.loss_weights},
             "metrics": [{"output": o or None, "metric": name} for o, name in t.metrics],
             "fit": {k: _jsonable(v) for k, v in t.fit},
             "data": None if t.data is None else {"kind": t.data.kind, "value": t.data.value,
@@ -208,9 +224,8 @@ def to_json(model: Model) -> dict:
 
 
 def _tuplify(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(_tuplify(v) for v in value)
-    return value
+    """JSON back to attribute values: lists become tuples, configured objects come back."""
+    return configured_from_json(value)
 
 
 def _span_from(d) -> Span | None:
@@ -238,6 +253,9 @@ def from_json(data: Mapping[str, Any]) -> Model:
                 opt["name"], tuple((k, _tuplify(v)) for k, v in opt["attrs"].items()), tuple(opt["explicit"]),
                 _span_from(opt.get("span"))),
             losses=tuple((x["output"] or "", x["loss"]) for x in t["losses"]),
+            loss_options=tuple((x["output"] or "", tuple((k, _tuplify(v)) for k, v in x["options"].items()))
+                               for x in t["losses"] if x.get("options")),
+            loss_weights=tuple((o, float(w)) for o, w in t.get("loss_weights", {}).items()),
             metrics=tuple((x["output"] or "", x["metric"]) for x in t["metrics"]),
             fit=tuple((k, _tuplify(v)) for k, v in t["fit"].items()),
             data=None if t["data"] is None else DataRef(

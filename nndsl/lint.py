@@ -70,4 +70,7 @@ def lint(bound: BoundModel, nodes: tuple[ir.Node, ...], registry: Registry) -> l
     if fit and not losses:
         out.append(Diagnostic(codes.NO_LOSS, "'fit' is given but no loss", bound.fit_span,
                               "add a loss statement, e.g. loss sparse_categorical_crossentropy", Severity.WARNING))
+    from .lint_training import lint_training
+
+    out += lint_training(bound, nodes, registry)
     return out

@@ -13,7 +13,7 @@ Example signature::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from . import ast
 
@@ -42,6 +42,9 @@ def describe(value: ast.Value) -> str:
         return value.name
     if isinstance(value, ast.Unknown):
         return "?"
+    if isinstance(value, ast.CallValue):
+        parts = [describe(a) for a in value.args] + [f"{k.name}={describe(k.value)}" for k in value.keywords]
+        return f"{value.name}({', '.join(parts)})"
     return "(" + ", ".join(describe(v) for v in value.items) + ")"
 
 
@@ -58,6 +61,8 @@ def _kind_of(value: ast.Value) -> str:
         return "a name"
     if isinstance(value, ast.Unknown):
         return "'?'"
+    if isinstance(value, ast.CallValue):
+        return "a call"
     return "a tuple"
 
 
@@ -78,12 +83,14 @@ class Kind:
 
 @dataclass
 class ConvertContext:
-    """What conversion may look up: registered activation names and the like."""
+    """What conversion may look up: registered activation names, objects by table, and the like."""
 
     activations: Sequence[str] = ()
     suggest: Callable[[str, Sequence[str]], str | None] = lambda name, names: None
     # Warnings a conversion raised while still accepting the value: (code, message, hint).
     notes: list = field(default_factory=list)
+    # table ("regularizers", "schedules", ...) -> name or alias -> nndsl.registry.ObjectDef
+    objects: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def take_notes(self) -> list:
         """The notes since the last call (the binder turns them into warnings at the value)."""
@@ -206,6 +213,19 @@ class Text(Kind):
         if isinstance(value, ast.String):
             return value.value
         raise self.wrong(value)
+
+
+@dataclass(frozen=True)
+class Path(Text):
+    """A quoted file or folder path; relative paths are resolved by whoever uses them (documented there)."""
+
+    expected: str = "a quoted path"
+
+    def convert(self, value, ctx):
+        path = super().convert(value, ctx)
+        if not path:
+            raise ArgError("empty path", code="range")
+        return path
 
 
 @dataclass(frozen=True)
@@ -340,3 +360,142 @@ class Param:
         if not self.required:
             out["default"] = self.default if not isinstance(self.default, tuple) else list(self.default)
         return out
+
+
+# Configured objects: `l2(0.01)`, `cosine_decay(1e-3, decay_steps=1000)` ------------------
+
+@dataclass(frozen=True, slots=True)
+class Configured:
+    """A registered object with its arguments, as checked: the value of ``l2(0.01)``.
+
+    ``kind`` is the registry table's singular (``regularizer``, ``schedule``, ...); ``options``
+    holds only the arguments the spec wrote, by parameter name, so lowerings read like
+    hand-written code. Backends lower it by (kind, name).
+    """
+
+    kind: str
+    name: str
+    options: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def option(self) -> Mapping[str, Any]:
+        return dict(self.options)
+
+    def to_json(self) -> dict:
+        return {"object": self.kind, "name": self.name, "options": {k: _jsonable(v) for k, v in self.options}}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Configured):
+        return value.to_json()
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def configured_from_json(data: Any) -> Any:
+    """Inverse of :meth:`Configured.to_json` for any JSON value (lists become tuples)."""
+    if isinstance(data, list):
+        return tuple(configured_from_json(v) for v in data)
+    if isinstance(data, dict) and "object" in data:
+        return Configured(data["object"], data["name"],
+                          tuple((k, configured_from_json(v)) for k, v in data.get("options", {}).items()))
+    return data
+
+
+def bind_object(definition: Any, kind: str, value: "ast.CallValue | ast.Ident", ctx: ConvertContext) -> Configured:
+    """Bind a call value's arguments to an object's params (nndsl.registry.ObjectDef); ArgError on the first problem."""
+    args = value.args if isinstance(value, ast.CallValue) else ()
+    keywords = value.keywords if isinstance(value, ast.CallValue) else ()
+    name = definition.name
+    positional = [p for p in definition.params if p.positional]
+    by_name = {p.name: p for p in definition.params}
+    given: dict[str, ast.Value] = {}
+    if len(args) > len(positional):
+        names = ", ".join(p.name for p in positional) or "none"
+        raise ArgError(f"{name}() takes {len(positional)} positional argument{'s' * (len(positional) != 1)} "
+                       f"({names}), got {len(args)}", hint=f"{name} takes: {object_signature(definition)}",
+                       span=args[len(positional)].span)
+    for p, a in zip(positional, args):
+        given[p.name] = a
+    for kw in keywords:
+        if kw.name not in by_name:
+            hint = ctx.suggest(kw.name, list(by_name)) or f"{name} takes: {object_signature(definition)}"
+            raise ArgError(f"{name}() has no option '{kw.name}'", hint=hint, span=kw.name_span)
+        if kw.name in given:
+            raise ArgError(f"{name}() got '{kw.name}' twice", hint="give each argument once", span=kw.name_span)
+        given[kw.name] = kw.value
+    values: dict[str, Any] = {}
+    for p in definition.params:
+        if p.name not in given:
+            if p.required:
+                raise ArgError(f"{name} needs '{p.name}'", hint=f"write it as {name}({object_signature(definition)})",
+                               span=value.span)
+            continue
+        try:
+            values[p.name] = p.kind.convert(given[p.name], ctx)
+        except ArgError as e:
+            raise ArgError(f"{name}(): '{p.name}': {e.message}", e.hint, e.code,
+                           e.span or getattr(given[p.name], "span", None)) from None
+    validate = getattr(definition, "validate", None)
+    if validate is not None:
+        problem = validate({**{p.name: p.default for p in definition.params if not p.required}, **values})
+        if problem:
+            raise ArgError(f"{name}(): {problem}", code="range", span=value.span)
+    return Configured(kind, name, tuple((p.name, values[p.name]) for p in definition.params if p.name in values))
+
+
+def object_signature(definition: Any) -> str:
+    parts = [p.name for p in definition.params if p.positional]
+    parts += [f"{p.name}=" for p in definition.params if not p.positional]
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Object(Kind):
+    """A registered object of one table, by name (``l2``) or with arguments (``l2(0.01)``).
+
+    A bare name stays the name (a string), as before call values existed; a call becomes a
+    :class:`Configured`. ``number`` (optional) also accepts a plain number: a learning rate is
+    ``0.001`` or ``cosine_decay(1e-3, decay_steps=1000)``.
+    """
+
+    table: str = "regularizers"
+    what: str = "a regularizer"
+    number: Kind | None = None
+
+    @property
+    def expected(self) -> str:  # type: ignore[override]
+        return (f"{self.number.expected} or " if self.number is not None else "") + self.what
+
+    @property
+    def kind(self) -> str:
+        return self.table[:-1]
+
+    def convert(self, value, ctx):
+        if self.number is not None and isinstance(value, ast.Number):
+            return self.number.convert(value, ctx)
+        table = ctx.objects.get(self.table, {})
+        if isinstance(value, (ast.Ident, ast.CallValue)) and not (
+                isinstance(value, ast.Ident) and value.name in ("true", "false", "none")):
+            definition = table.get(value.name)
+            if definition is None:
+                known = sorted({d.name for d in table.values()})
+                elsewhere = [t[:-1] for t, defs in ctx.objects.items() if value.name in defs]
+                hint = (f"'{value.name}' is a {elsewhere[0]}, not {self.what}" if elsewhere else
+                        ctx.suggest(value.name, list(table)) or f"known: {', '.join(known)}")
+                raise ArgError(f"unknown {self.kind} {value.name!r}", hint=hint,
+                               span=getattr(value, "name_span", value.span))
+            if isinstance(value, ast.Ident):
+                missing = [p.name for p in definition.params if p.required]
+                if missing:
+                    raise ArgError(f"{value.name} needs '{missing[0]}'",
+                                   hint=f"write it as {value.name}({object_signature(definition)})")
+                return value.name
+            return bind_object(definition, self.kind, value, ctx)
+        if isinstance(value, ast.String) and value.value in table:
+            return value.value
+        raise self.wrong(value)
+
+    def to_json(self) -> dict:
+        return {**super().to_json(), "table": self.table}

@@ -144,6 +144,15 @@ class _ToAst:
         return ast.Call(name, (), keywords, _span(meta), name_span, parenthesized=True,
                         paren_args=positional, late_positional=late)
 
+    def call_value(self, meta, opener: Token, *args):
+        name = str(opener)[:-1]
+        positional, keywords, late = self._split_args([a for a in args if a is not None])
+        if late:
+            raise _SyntaxProblem(codes.ARG_ORDER, f"positional argument after a keyword argument in {name}(...)",
+                                 late[0].span, f"put positional arguments first: {name}(0.01, key=value)")
+        name_span = Span(opener.line, opener.column, opener.line, opener.column + len(name))
+        return ast.CallValue(name, positional, keywords, _span(meta), name_span)
+
     def chain(self, meta, *parts):
         steps = tuple(p for p in parts if isinstance(p, ast.Call))
         return ast.Chain(steps, _span(meta))

@@ -21,6 +21,8 @@ ENTRY_POINT_GROUP = "nndsl"
 DISABLE_AUTOLOAD_ENV = "NNDSL_DISABLE_PLUGIN_AUTOLOAD"
 
 BUILTIN_PLUGINS = (
+    "nndsl.builtins.objects",
+    "nndsl.builtins.callbacks",
     "nndsl.builtins.activations",
     "nndsl.builtins.layers_core",
     "nndsl.builtins.layers_conv",
@@ -32,7 +34,8 @@ BUILTIN_PLUGINS = (
 )
 
 # Registration hooks, in the order the registry is filled.
-TABLES = ("activations", "layers", "optimizers", "losses", "metrics")
+TABLES = ("regularizers", "constraints", "initializers", "schedules", "callbacks",
+          "activations", "layers", "optimizers", "losses", "metrics")
 
 
 class PluginError(Exception):

@@ -183,6 +183,8 @@ class LossDef:
     labels: str = "values"
     aliases: tuple[str, ...] = ()
     doc: str = ""
+    # Options a spec may give it: `loss bce from_logits=true`, `loss out=bce(label_smoothing=0.1)`.
+    params: tuple[Param, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,27 @@ class MetricDef:
     keras_name: str
     aliases: tuple[str, ...] = ()
     doc: str = ""
+
+
+@dataclass(frozen=True)
+class ObjectDef:
+    """A configurable object the language names: a regularizer (``l2(0.01)``), a constraint,
+    an initializer, a learning-rate schedule, or a callback (``callback early_stopping ...``).
+
+    Meaning only: the signature, its documentation and an optional cross-parameter rule
+    ``validate(values) -> problem or None`` (values include defaults). Each backend lowers it by
+    (table, name); the Keras lowerings are in :mod:`nndsl.backends.keras_training`.
+    """
+
+    name: str
+    params: tuple[Param, ...] = ()
+    doc: str = ""
+    aliases: tuple[str, ...] = ()
+    validate: Callable[[Mapping[str, Any]], str | None] | None = None
+
+
+# Tables of ObjectDef, each filled by its hook nndsl_<table>.
+OBJECT_TABLES = ("regularizers", "constraints", "initializers", "schedules", "callbacks")
 
 
 @dataclass(frozen=True)
@@ -225,6 +248,11 @@ class Registry:
     losses: dict[str, LossDef] = field(default_factory=dict)
     metrics: dict[str, MetricDef] = field(default_factory=dict)
     datasets: dict[str, DatasetDef] = field(default_factory=dict)
+    regularizers: dict[str, ObjectDef] = field(default_factory=dict)
+    constraints: dict[str, ObjectDef] = field(default_factory=dict)
+    initializers: dict[str, ObjectDef] = field(default_factory=dict)
+    schedules: dict[str, ObjectDef] = field(default_factory=dict)
+    callbacks: dict[str, ObjectDef] = field(default_factory=dict)
     backends: dict[str, Any] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -232,6 +260,7 @@ class Registry:
     _TYPES: Mapping[str, type] = field(default_factory=lambda: {
         "layers": LayerDef, "activations": ActivationDef, "optimizers": OptimizerDef,
         "losses": LossDef, "metrics": MetricDef, "datasets": DatasetDef,
+        **{table: ObjectDef for table in OBJECT_TABLES},
     }, repr=False)
 
     def add(self, table: str, item: Any, owner: str) -> None:

@@ -12,9 +12,9 @@ from typing import Any, Sequence
 
 from . import ast, codes
 from .diagnostics import Diagnostic, Severity, Span, did_you_mean
-from .params import ArgError, ConvertContext, Param, describe
-from .registry import LayerDef, Registry, plugin_owner
-from .statements import (CALLBACKS, DATA_PARAMS, FIT_PARAMS, INPUT_PARAMS, RESERVED_WORDS,
+from .params import ArgError, ConvertContext, Float, Param, describe
+from .registry import OBJECT_TABLES, LayerDef, Registry, plugin_owner
+from .statements import (DATA_PARAMS, FIT_PARAMS, INPUT_PARAMS, RESERVED_WORDS,
                          STATEMENT_KEYWORDS)
 from . import ir
 
@@ -43,6 +43,9 @@ class BoundModel:
     # Every name written after `output`, including ones whose chain failed (no cascades).
     declared_outputs: frozenset[str] = frozenset()
     fit_span: Span | None = None
+    # Where each callback's monitor is written (the statement when it is the default).
+    monitor_spans: tuple[Span, ...] = ()
+    loss_span: Span | None = None
 
 
 _ACTIVATION_OP = "activation"
@@ -74,7 +77,8 @@ class _Resolver:
 
     def __post_init__(self) -> None:
         self.ctx = ConvertContext(activations=tuple(self.registry.activations),
-                                  suggest=lambda n, names: did_you_mean(n, names))
+                                  suggest=lambda n, names: did_you_mean(n, names),
+                                  objects={t: getattr(self.registry, t) for t in OBJECT_TABLES})
         self.inputs: list[ir.Input] = []
         self.pending: list[_Pending] = []
         # tensor name -> ("input", index) / ("layer", index into pending)
@@ -85,7 +89,10 @@ class _Resolver:
         self.output_names: dict[str, Span] = {}
         self.optimizer: ir.Optimizer | None = None
         self.losses: list[tuple[str, str]] = []
+        self.loss_options: list[tuple[str, tuple]] = []
         self.loss_spans: list[tuple[str, Span]] = []
+        self.loss_weights_raw: tuple[list, Span] | None = None
+        self.monitor_spans: list[Span] = []
         self.metrics: list[tuple[str, str]] = []
         self.fit: dict[str, Any] = {}
         self.data: ir.DataRef | None = None
@@ -173,7 +180,7 @@ class _Resolver:
                     self.warn(code, f"{what}: '{p.name}': {message}", _value_span(raw, span), hint)
             except ArgError as e:
                 code = {"range": codes.ARG_RANGE, "activation": codes.UNKNOWN_ACTIVATION}.get(e.code or "", codes.ARG_TYPE)
-                self.error(code, f"{what}: '{p.name}': {e.message}", _value_span(raw, span), e.hint)
+                self.error(code, f"{what}: '{p.name}': {e.message}", e.span or _value_span(raw, span), e.hint)
                 ok = False
         if not ok:
             return None
@@ -212,10 +219,11 @@ class _Resolver:
     def keyword_statement(self, call: ast.Call) -> None:
         name = call.name
         handler = {"input": self.input_statement, "optimizer": self.optimizer_statement,
-                   "loss": self.loss_statement, "metrics": self.metrics_statement,
+                   "loss": self.loss_statement, "loss_weights": self.loss_weights_statement,
+                   "metrics": self.metrics_statement,
                    "fit": self.fit_statement, "data": self.data_statement,
                    "callback": self.callback_statement}.get(name)
-        if name in ("optimizer", "loss", "fit", "data") and name in self.seen_statements:
+        if name in ("optimizer", "loss", "loss_weights", "fit", "data") and name in self.seen_statements:
             self.error(codes.DUPLICATE_STATEMENT, f"a second '{name}' statement", call.name_span,
                        f"the first is on line {self.seen_statements[name].line}; keep one")
             return
@@ -277,10 +285,7 @@ class _Resolver:
                                       explicit, call.span)
 
     def loss_statement(self, call: ast.Call) -> None:
-        if call.args and call.keywords:
-            self.error(codes.SYNTAX, "a loss for all outputs and per-output losses in one statement",
-                       call.keywords[0].span, "write either 'loss mse' or 'loss out1=mse out2=mae'")
-            return
+        """``loss NAME [options]`` for every output, or ``loss OUT=NAME[(options)] ...`` per output."""
         if not call.args and not call.keywords:
             self.error(codes.MISSING_ARG, "loss needs a name", call.span, "for example: loss mse")
             return
@@ -288,26 +293,85 @@ class _Resolver:
             self.error(codes.ARG_COUNT, "loss takes one name for all outputs", call.args[1].span,
                        "give one loss per output as out=NAME")
             return
-        pairs = [("", a, a.span) for a in call.args] + [(k.name, k.value, k.span) for k in call.keywords]
-        for output, value, span in pairs:
-            loss = self.loss_name(value)
+        if call.args:
+            loss = self.loss_def(call.args[0])
+            if loss is None:
+                return
+            names = {p.name for p in loss.params}
+            for kw in call.keywords:
+                if kw.name not in names and isinstance(kw.value, (ast.Ident, ast.CallValue)) \
+                        and kw.value.name in self.registry.losses:
+                    self.error(codes.SYNTAX, "a loss for all outputs and per-output losses in one statement",
+                               kw.span, "write either 'loss mse' or 'loss out1=mse out2=mae'")
+                    return
+            self.add_loss("", loss, call.args[0], call.keywords, None)
+            return
+        for kw in call.keywords:
+            loss = self.loss_def(kw.value)
             if loss is not None:
-                self.losses.append((output, loss))
-                if output:
-                    self.loss_spans.append((output, span))
+                self.add_loss(kw.name, loss, kw.value, (), kw.span)
 
-    def loss_name(self, value: ast.Value) -> str | None:
-        if not isinstance(value, (ast.Ident, ast.String)):
+    def loss_def(self, value: ast.Value):
+        if not isinstance(value, (ast.Ident, ast.String, ast.CallValue)):
             self.error(codes.ARG_TYPE, f"expected a loss name, got {describe(value)}", value.span)
             return None
-        name = value.name if isinstance(value, ast.Ident) else value.value
+        name = value.value if isinstance(value, ast.String) else value.name
         loss = self.registry.losses.get(name)
         if loss is None:
-            self.error(codes.UNKNOWN_LOSS, f"unknown loss '{name}'", value.span,
+            self.error(codes.UNKNOWN_LOSS, f"unknown loss '{name}'", getattr(value, "name_span", value.span),
                        did_you_mean(name, self.registry.losses) or
                        "known losses: " + ", ".join(self.registry.canonical("losses")))
-            return None
-        return loss.name
+        return loss
+
+    def add_loss(self, output: str, loss, value: ast.Value, keywords, span: Span | None) -> None:
+        """Bind a loss's options (from its call value and the statement) and record it."""
+        args = value.args if isinstance(value, ast.CallValue) else ()
+        own = value.keywords if isinstance(value, ast.CallValue) else ()
+        options: tuple = ()
+        if args or own or keywords:
+            if not loss.params:
+                first = (args or own or keywords)[0]
+                self.error(codes.UNKNOWN_KEYWORD, f"loss {loss.name} takes no options", first.span,
+                           "losses with options: " + ", ".join(sorted(
+                               {d.name for d in self.registry.losses.values() if d.params})))
+                return
+            fake = ast.Call(loss.name, tuple(args), tuple(own) + tuple(keywords), value.span,
+                            getattr(value, "name_span", value.span))
+            bound = self.bind(f"loss {loss.name}", loss.params, fake)
+            if bound is None:
+                return
+            values, explicit = bound
+            options = tuple((k, values[k]) for k in explicit)
+        self.losses.append((output, loss.name))
+        if options:
+            self.loss_options.append((output, options))
+        if output and span is not None:
+            self.loss_spans.append((output, span))
+
+    def loss_weights_statement(self, call: ast.Call) -> None:
+        """``loss_weights 1.0 0.2`` (in output order) or ``loss_weights digit=1.0 parity=0.2``."""
+        if not call.args and not call.keywords:
+            self.error(codes.MISSING_ARG, "loss_weights needs a weight per output", call.span,
+                       "for example: loss_weights digit=1.0 parity=0.2")
+            return
+        if call.args and call.keywords:
+            self.error(codes.SYNTAX, "weights in output order and by output name in one statement",
+                       call.keywords[0].span, "write either 'loss_weights 1.0 0.2' or 'loss_weights a=1.0 b=0.2'")
+            return
+        kind = Float(min=0.0)
+        pairs = [("", a, a.span) for a in call.args] + [(k.name, k.value, k.span) for k in call.keywords]
+        weights = []
+        for output, value, span in pairs:
+            try:
+                weights.append((output, kind.convert(value, self.ctx), span))
+            except ArgError as e:
+                code = codes.ARG_RANGE if e.code == "range" else codes.ARG_TYPE
+                self.error(code, f"loss_weights: {e.message}", value.span, "a weight is a number >= 0")
+                return
+        for output, _, span in weights:
+            if output:
+                self.loss_spans.append((output, span))
+        self.loss_weights_raw = (weights, call.span)
 
     def metrics_statement(self, call: ast.Call) -> None:
         if not call.args and not call.keywords:
@@ -365,20 +429,30 @@ class _Resolver:
         self.data = ir.DataRef(kind, value, tuple((k, values[k]) for k in explicit), call.span)
 
     def callback_statement(self, call: ast.Call) -> None:
+        from .builtins.callbacks import NOT_CALLBACKS
+
+        known = self.registry.canonical("callbacks")
         if not call.args or not isinstance(call.args[0], ast.Ident):
-            self.error(codes.MISSING_ARG, "callback needs a name", call.span,
-                       "known callbacks: " + ", ".join(CALLBACKS))
+            self.error(codes.MISSING_ARG, "callback needs a name", call.span, "known callbacks: " + ", ".join(known))
             return
         name = call.args[0].name
-        if name not in CALLBACKS:
-            self.error(codes.UNKNOWN_STATEMENT_KEYWORD, f"unknown callback '{name}'", call.args[0].span,
-                       did_you_mean(name, CALLBACKS) or "known callbacks: " + ", ".join(CALLBACKS))
+        definition = self.registry.callbacks.get(name)
+        if definition is None:
+            self.error(codes.UNKNOWN_CALLBACK, f"unknown callback '{name}'", call.args[0].span,
+                       NOT_CALLBACKS.get(name) or did_you_mean(name, self.registry.callbacks)
+                       or "known callbacks: " + ", ".join(known))
             return
-        _, params = CALLBACKS[name]
-        bound = self.bind(name, params, call, call.args[1:])
-        if bound is not None:
-            values, explicit = bound
-            self.callbacks.append(ir.Callback(name, tuple((k, values[k]) for k in explicit), call.span))
+        bound = self.bind(definition.name, definition.params, call, call.args[1:])
+        if bound is None:
+            return
+        values, explicit = bound
+        if definition.validate is not None:
+            problem = definition.validate(values)
+            if problem:
+                self.error(codes.ARG_RANGE, f"{definition.name}: {problem}", call.span)
+                return
+        self.callbacks.append(ir.Callback(definition.name, tuple((k, values[k]) for k in explicit), call.span))
+        self.monitor_spans.append(next((k.value.span for k in call.keywords if k.name == "monitor"), call.span))
 
     # Layer chains -------------------------------------------------------------------------
 
@@ -638,9 +712,25 @@ class _Resolver:
             self.error(codes.NO_OUTPUT, "the model has no output", model_span,
                        "add a layer after the input: dense 10 softmax")
         training = ir.Training(self.optimizer, tuple(self.losses), tuple(self.metrics),
-                               tuple(self.fit.items()), self.data, tuple(self.callbacks))
+                               tuple(self.fit.items()), self.data, tuple(self.callbacks),
+                               tuple(self.loss_options), self.finish_loss_weights([o for o, _ in outputs]))
         return BoundModel(tuple(self.inputs), layers, tuple(outputs), training, tuple(self.loss_spans),
-                          frozenset(self.declared), self.fit_span)
+                          frozenset(self.declared), self.fit_span, tuple(self.monitor_spans),
+                          self.seen_statements.get("loss"))
+
+    def finish_loss_weights(self, outputs: list[str]) -> tuple[tuple[str, float], ...]:
+        if self.loss_weights_raw is None:
+            return ()
+        weights, span = self.loss_weights_raw
+        if weights[0][0]:
+            return tuple((o, w) for o, w, _ in weights)
+        if outputs and len(weights) != len(outputs):
+            self.error(codes.ARG_COUNT, f"loss_weights gives {len(weights)} weight{'s' * (len(weights) != 1)} "
+                       f"for {len(outputs)} output{'s' * (len(outputs) != 1)} ({', '.join(outputs)})", span,
+                       "give one weight per output, in output order, or name them: "
+                       "loss_weights " + " ".join(f"{o}=1.0" for o in outputs))
+            return ()
+        return tuple((o, w) for o, (_, w, _) in zip(outputs, weights))
 
     def has_errors(self) -> bool:
         return any(d.is_error for d in self.diagnostics)

@@ -1,15 +1,18 @@
-"""Signatures of the statement keywords that are not layers: input, fit, data, callback.
+"""Signatures of the statement keywords that are not layers: input, fit, data.
 
-Layers, optimizers, losses and metrics come from the registry; these few statements are
-part of the language itself.
+Layers, optimizers, losses, metrics and callbacks come from the registry; these few statements
+are part of the language itself.
 """
 
 from __future__ import annotations
 
-from .params import Bool, Choice, Dim, Float, Int, Name, Optional, Param, Text
+from dataclasses import dataclass
+
+from . import ast
+from .params import ArgError, Bool, Choice, Dim, Float, Int, Kind, Name, Optional, Param, Text
 
 # Words with a fixed meaning at the start of a statement; not usable as tensor names.
-STATEMENT_KEYWORDS = ("input", "optimizer", "loss", "metrics", "fit", "data", "callback")
+STATEMENT_KEYWORDS = ("input", "optimizer", "loss", "loss_weights", "metrics", "fit", "data", "callback")
 # Reserved for the language: `output` is a keyword, `block`/`repeat` are kept for later.
 RESERVED_WORDS = ("output", "block", "repeat", "true", "false", "none")
 
@@ -19,6 +22,25 @@ INPUT_PARAMS = (
     Param("shape", Dim(), positional=True, variadic=True, doc="the dimensions, without the batch"),
     Param("dtype", Choice(INPUT_DTYPES), default="float32"),
 )
+
+@dataclass(frozen=True)
+class ClassWeight(Kind):
+    """``balanced`` (from the training labels) or one non-negative weight per class id: ``(1.0, 3.0)``."""
+
+    expected: str = "balanced or a tuple of weights, one per class"
+
+    def convert(self, value, ctx):
+        if isinstance(value, (ast.Ident, ast.String)) and (
+                value.name if isinstance(value, ast.Ident) else value.value) == "balanced":
+            return "balanced"
+        if isinstance(value, ast.Tuple) and len(value.items) >= 2 and all(
+                isinstance(i, ast.Number) for i in value.items):
+            weights = tuple(float(i.value) for i in value.items)
+            if any(w < 0 or w != w or w == float("inf") for w in weights):
+                raise ArgError("class weights must be finite and at least 0", code="range")
+            return weights
+        raise self.wrong(value)
+
 
 FIT_PARAMS = (
     Param("epochs", Int(min=1), default=10),
@@ -33,33 +55,12 @@ FIT_PARAMS = (
     Param("seed", Int(min=0), default=None),
     Param("pipeline", Optional(Choice(("numpy", "tfdata"))), default=None,
           doc="how fit is fed: tfdata (nndsl's default, see nndsl/perf.py) or Keras' NumPy adapter"),
+    Param("class_weight", Optional(ClassWeight()), default=None,
+          doc="weigh each sample's loss by its class: balanced (n / (classes * count), from the training "
+              "labels) or one weight per class id, (1.0, 3.0)"),
 )
 
 DATA_PARAMS = (
     Param("source", Text(), positional=True, doc="a registered data set name or a quoted path"),
     Param("label", Name(), default=None, doc="label column of a CSV file (default: the last column)"),
 )
-
-_MONITOR = Param("monitor", Name(), default="val_loss")
-_MODE = Param("mode", Choice(("auto", "min", "max")), default="auto")
-
-CALLBACKS = {
-    "early_stopping": ("EarlyStopping", (
-        _MONITOR,
-        Param("patience", Int(min=0), default=0),
-        Param("min_delta", Float(min=0.0), default=0.0),
-        _MODE,
-        Param("restore_best_weights", Bool(), default=False),
-        Param("start_from_epoch", Int(min=0), default=0),
-        Param("baseline", Optional(Float()), default=None),
-    )),
-    "reduce_lr_on_plateau": ("ReduceLROnPlateau", (
-        _MONITOR,
-        Param("factor", Float(min=0.0, max=1.0, min_open=True, max_open=True), default=0.1),
-        Param("patience", Int(min=0), default=10),
-        Param("min_delta", Float(min=0.0), default=1e-4),
-        Param("cooldown", Int(min=0), default=0),
-        Param("min_lr", Float(min=0.0), default=0.0),
-        _MODE,
-    )),
-}

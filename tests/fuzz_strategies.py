@@ -17,7 +17,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from nndsl.plugins import build_registry, get_plugin_manager
-from nndsl.statements import CALLBACKS, RESERVED_WORDS, STATEMENT_KEYWORDS
+from nndsl.statements import RESERVED_WORDS, STATEMENT_KEYWORDS
 
 REGISTRY = build_registry(get_plugin_manager(load_entrypoints=False))
 
@@ -29,7 +29,7 @@ METRICS = sorted(REGISTRY.metrics)
 KEYWORD_NAMES = sorted({p.name for layer in REGISTRY.layers.values() for p in layer.params}
                        | {"dtype", "epochs", "batch_size", "seed", "label", "axis", "name"})
 KNOWN_WORDS = sorted(set(LAYERS + ACTIVATIONS + OPTIMIZERS + LOSSES + METRICS + list(STATEMENT_KEYWORDS)
-                         + list(RESERVED_WORDS) + list(CALLBACKS) + list(REGISTRY.datasets)))
+                         + list(RESERVED_WORDS) + list(REGISTRY.callbacks) + list(REGISTRY.datasets)))
 
 random_identifiers = st.builds(lambda a, b: a + b, st.sampled_from("abdxyzAZ_"),
                                st.text("abcdefghijklmnopqrstuvwxyz_0123456789XYZ", max_size=10))

@@ -111,6 +111,49 @@ def test_hook_nndsl_metrics():
     assert model.training.metrics == (("", "acc2"),)
 
 
+def _object(name, *params, **kw):
+    from nndsl.params import Float, Param
+    from nndsl.registry import ObjectDef
+
+    return ObjectDef(name, tuple(Param(p, Float(min=0.0), default=0.5, positional=True) for p in params), **kw)
+
+
+def test_hook_nndsl_regularizers():
+    from nndsl.diagnostics import SpecError
+    from nndsl.params import Configured
+
+    reg = registry_with(nndsl_regularizers=lambda: [_object("l3", "factor", doc="cubic penalty")])
+    model = nndsl.check("input 4; dense 2 kernel_regularizer=l3(0.1); loss mse", registry=reg)
+    assert model.nodes[0].attr["kernel_regularizer"] == Configured("regularizer", "l3", (("factor", 0.1),))
+    with pytest.raises(SpecError, match="l3"):
+        nndsl.check("input 4; dense 2 kernel_regularizer=l3(0.1, 0.2)", registry=reg)
+
+
+def test_hook_nndsl_constraints():
+    reg = registry_with(nndsl_constraints=lambda: [_object("clip_norm", "limit")])
+    model = nndsl.check("input 4; dense 2 kernel_constraint=clip_norm(2); loss mse", registry=reg)
+    assert model.nodes[0].attr["kernel_constraint"].options == (("limit", 2.0),)
+
+
+def test_hook_nndsl_initializers():
+    reg = registry_with(nndsl_initializers=lambda: [_object("halves")])
+    model = nndsl.check("input 4; dense 2 kernel_initializer=halves; loss mse", registry=reg)
+    assert model.nodes[0].attr["kernel_initializer"] == "halves"
+
+
+def test_hook_nndsl_schedules():
+    reg = registry_with(nndsl_schedules=lambda: [_object("halving", "start")])
+    model = nndsl.check("input 4; dense 2; adam halving(0.1); loss mse", registry=reg)
+    assert model.training.optimizer.attr["learning_rate"].name == "halving"
+
+
+def test_hook_nndsl_callbacks():
+    reg = registry_with(nndsl_callbacks=lambda: [_object("print_epoch", "every")])
+    model = nndsl.check("input 4; dense 2; loss mse; callback print_epoch 2", registry=reg)
+    assert model.training.callbacks[0].name == "print_epoch"
+    assert model.training.callbacks[0].options == (("every", 2.0),)
+
+
 class _CountingBackend(Backend):
     name = "count-layers"
     description = "emits the number of layers"

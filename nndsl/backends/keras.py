@@ -13,6 +13,7 @@ from typing import Any
 from .. import ir
 from ..registry import KerasCall
 from .base import Backend, BackendError
+from .keras_training import loss_value, lower_kwargs
 
 
 def first_non_chain_node(model: ir.Model, registry=None) -> tuple[str, str] | None:
@@ -45,7 +46,7 @@ def optimizer_call(model: ir.Model, registry) -> KerasCall:
         return KerasCall("RMSprop", (), (), "optimizers")
     definition = registry.optimizers[opt.name]
     attrs = opt.attr
-    return KerasCall(definition.keras_class, (), tuple((k, attrs[k]) for k in opt.explicit), "optimizers")
+    return KerasCall(definition.keras_class, (), lower_kwargs((k, attrs[k]) for k in opt.explicit), "optimizers")
 
 
 def compile_arguments(model: ir.Model, registry, options: dict | None = None,
@@ -59,14 +60,21 @@ def compile_arguments(model: ir.Model, registry, options: dict | None = None,
     out: dict[str, Any] = {"optimizer": optimizer_call(model, registry)}
     losses = t.losses
     if losses:
-        per_output = {o: registry.losses[name].keras_name for o, name in losses if o}
-        overall = [registry.losses[name].keras_name for o, name in losses if not o]
+        options = dict(t.loss_options)
+        per_output = {o: loss_value(name, options.get(o), registry) for o, name in losses if o}
+        overall = [loss_value(name, options.get(""), registry) for o, name in losses if not o]
         if per_output:
             out["loss"] = {o: per_output.get(o, overall[0] if overall else None) for o in model.outputs}
         elif len(model.outputs) > 1:
             out["loss"] = {o: overall[0] for o in model.outputs}
         else:
             out["loss"] = overall[0]
+    if t.loss_weights:
+        weights = dict(t.loss_weights)
+        if len(model.outputs) > 1:
+            out["loss_weights"] = {o: weights.get(o, 1.0) for o in model.outputs}
+        else:
+            out["loss_weights"] = weights.get(model.outputs[0], 1.0)
     if t.metrics:
         overall_m = [registry.metrics[m].keras_name for o, m in t.metrics if not o]
         per_m: dict[str, list[str]] = {}

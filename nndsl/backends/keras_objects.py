@@ -9,6 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..registry import KerasCall, PluginCodeError, _snake, plugin_owner
+from .keras_training import callback_call, lower, lower_kwargs  # noqa: F401 - callback_call: run and emit
+
+
+# Keras' own submodules a KerasCall may name; any other module is imported by its path.
+KERAS_MODULES = ("layers", "optimizers", "losses", "metrics", "callbacks", "initializers", "regularizers",
+                 "constraints")
 
 
 def instantiate(value: Any) -> Any:
@@ -16,12 +22,14 @@ def instantiate(value: Any) -> Any:
     import keras
 
     if isinstance(value, KerasCall):
-        if "." in value.module:  # a plugin's own Keras classes, by module path
+        if value.module.split(".")[0] in KERAS_MODULES:  # keras.optimizers.schedules, ...
+            module = keras
+            for part in value.module.split("."):
+                module = getattr(module, part)
+        else:  # a plugin's own Keras classes (or nndsl's helpers), by module path
             import importlib
 
             module = importlib.import_module(value.module)
-        else:
-            module = getattr(keras, value.module)
         cls = getattr(module, value.cls)
         args = [instantiate(a) for a in value.args]
         kwargs = {k: instantiate(v) for k, v in value.kwargs}
@@ -48,15 +56,7 @@ def layer_call(node, registry) -> KerasCall:
     # so a build never depends on Keras' process-wide name counters.
     args = tuple(_named(a, f"{node.name}_{_snake(a.cls)}") if isinstance(a, KerasCall) and a.module == "layers"
                  else a for a in call.args)
-    return KerasCall(call.cls, args, (*call.kwargs, ("name", node.name)), call.module)
-
-
-def callback_call(callback, registry=None) -> KerasCall:
-    """The KerasCall of one ``callback`` statement: what ``run`` makes and ``emit`` writes."""
-    from ..statements import CALLBACKS
-
-    class_name, _ = CALLBACKS[callback.name]
-    return KerasCall(class_name, (), tuple(callback.options), "callbacks")
+    return KerasCall(call.cls, lower(args), (*lower_kwargs(call.kwargs), ("name", node.name)), call.module)
 
 
 def _named(call: KerasCall, name: str) -> KerasCall:

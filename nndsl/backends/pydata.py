@@ -234,6 +234,18 @@ def data_lines(model: ir.Model, registry, *, data_dir: str = "", callbacks: list
                  "OUTPUTS = " + _lit(outputs)]
     functions = body + _HELPERS.rstrip("\n").split("\n")
     fit_args = "".join(f", {key}={_lit(fit[key])}" for key in ("epochs", "batch_size", "shuffle"))
+    imports = {"import os"} | ({"import importlib.util"} if t.data.kind == "dataset" else set())
+    weights = fit.get("class_weight")
+    if weights is not None:
+        width = model.tensor_shape(model.outputs[0])[-1]
+        classes = width if width and width > 1 else 2
+        if weights == "balanced":
+            from .keras_training import HELPERS
+
+            imports.add(f"{HELPERS}:balanced_class_weight")  # the script carries the helper's source
+            fit_args += f", class_weight=balanced_class_weight(train[1], {_lit(int(classes))})"
+        else:
+            fit_args += ", class_weight={" + ", ".join(f"{i}: {_lit(float(w))}" for i, w in enumerate(weights)) + "}"
     main = ["train, validation, test = load_data()"]
     if callbacks:
         main += ["callbacks = ["] + [f"{INDENT}{c}," for c in callbacks] + ["]"]
@@ -241,5 +253,4 @@ def data_lines(model: ir.Model, registry, *, data_dir: str = "", callbacks: list
     main += [f"model.fit(*train, validation_data=validation{fit_args})",
              "metrics = model.evaluate(*test, verbose=0, return_dict=True)",
              'print("test:", *("%s %.6f" % item for item in metrics.items()))']
-    imports = {"import os"} | ({"import importlib.util"} if t.data.kind == "dataset" else set())
     return imports, constants, functions, main

@@ -16,6 +16,8 @@ from typing import Any
 from .. import ir
 from ..registry import KerasCall
 from .keras import compile_arguments
+from .keras_objects import KERAS_MODULES
+from .keras_training import HELPERS
 
 INDENT = "    "
 # Names the generated function uses itself; a tensor with one of these names gets a "_".
@@ -84,8 +86,12 @@ def call_source(call: KerasCall, imports: set[str] | None = None) -> str:
         raise EmitError(f"not a safe class name: {call.cls!r}")
     if call.module == "layers":
         prefix = "layers"
-    elif call.module in ("optimizers", "losses", "metrics", "callbacks", "initializers", "regularizers"):
-        prefix = f"keras.{call.module}"
+    elif call.module.split(".")[0] in KERAS_MODULES:
+        prefix = f"keras.{_dotted(call.module)}"
+    elif call.module == HELPERS:  # a helper function whose source the script carries
+        if imports is not None:
+            imports.add(f"{HELPERS}:{call.cls}")
+        prefix = ""
     else:
         prefix = _dotted(call.module)
         if imports is not None:
@@ -95,7 +101,19 @@ def call_source(call: KerasCall, imports: set[str] | None = None) -> str:
         if not (k.isascii() and k.isidentifier() and not keyword.iskeyword(k)):
             raise EmitError(f"not a safe keyword: {k!r}")
         args.append(f"{k}={literal(v, imports)}")
-    return f"{prefix}.{call.cls}({', '.join(args)})"
+    return f"{prefix + '.' if prefix else ''}{call.cls}({', '.join(args)})"
+
+
+def helper_source(name: str) -> str:
+    """The source of one function of nndsl/backends/keras_helpers.py, read as text (no import)."""
+    import ast as pyast
+    from importlib import resources
+
+    text = resources.files("nndsl.backends").joinpath("keras_helpers.py").read_text(encoding="utf-8")
+    for node in pyast.parse(text).body:
+        if isinstance(node, pyast.FunctionDef) and node.name == name:
+            return pyast.get_source_segment(text, node) or ""
+    raise EmitError(f"no helper function {name!r}")
 
 
 def _layer_source(node: ir.Node, registry, imports: set[str]) -> str:
@@ -205,14 +223,18 @@ def emit_python(model: ir.Model, registry, sequential: bool, source_name: str | 
               "`nndsl emit --python SPEC -o SCRIPT` rather than editing by hand.",
               '"""',
               ""]
-    import_lines = sorted(data_imports)
+    imports |= {m for m in data_imports if m.startswith(HELPERS + ":")}
+    import_lines = sorted(m for m in data_imports if not m.startswith(HELPERS + ":"))
     if data_fn:
         import_lines.append("import numpy as np")
     import_lines += ["import keras", "from keras import layers"]
-    import_lines += [f"import {m}" for m in sorted(imports)]
+    helpers = sorted(m.split(":", 1)[1] for m in imports if m.startswith(HELPERS + ":"))
+    import_lines += [f"import {m}" for m in sorted(imports) if not m.startswith(HELPERS + ":")]
     out = header + import_lines + ["", ""]
     out += [f"SEED = {literal(None if seed is None else int(seed))}  # fit seed= or nndsl emit --seed; None: unseeded"]
     out += constants + ["", ""]
+    for name in helpers:
+        out += helper_source(name).split("\n") + ["", ""]
     out += body
     if data_fn:
         out += ["", ""] + data_fn

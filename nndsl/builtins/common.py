@@ -7,28 +7,19 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from .. import ast
-from ..params import ArgError, Choice, Kind, Name, Optional, Padding, Param, describe
+from ..params import ArgError, Choice, Kind, Object, Optional, Padding, Param, describe
 from ..registry import ShapeError
 
-INITIALIZERS = (
-    "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",
-    "zeros", "ones", "random_normal", "random_uniform", "truncated_normal", "orthogonal",
-    "variance_scaling", "identity", "uniform", "normal",
-)
-REGULARIZERS = ("l1", "l2", "l1_l2", "orthogonal_regularizer")
-CONSTRAINTS = ("max_norm", "min_max_norm", "non_neg", "unit_norm")
-
-
 def initializer(name: str, default: str) -> Param:
-    return Param(name, Name(known=INITIALIZERS), default=default)
+    return Param(name, Object("initializers", "an initializer"), default=default)
 
 
 def regularizer(name: str) -> Param:
-    return Param(name, Optional(Name(known=REGULARIZERS)), default=None)
+    return Param(name, Optional(Object("regularizers", "a regularizer")), default=None)
 
 
 def constraint(name: str) -> Param:
-    return Param(name, Optional(Name(known=CONSTRAINTS)), default=None)
+    return Param(name, Optional(Object("constraints", "a constraint")), default=None)
 
 
 DATA_FORMAT = Param("data_format", Optional(Choice(("channels_last", "channels_first"))), default=None)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from ..hookspecs import hookimpl
-from ..params import Bool, Float, Int, Optional, Param
+from ..params import Bool, Float, Int, Object, Optional, Param
 from ..registry import LossDef, MetricDef, OptimizerDef
 
 
 def _lr(default: float) -> Param:
-    return Param("learning_rate", Float(min=0.0, min_open=True), default=default, positional=True,
-                 doc="step size")
+    return Param("learning_rate", Object("schedules", "a learning-rate schedule", number=Float(min=0.0, min_open=True)),
+                 default=default, positional=True, doc="step size: a number or a schedule, cosine_decay(1e-3, 1000)")
 
 
 _COMMON = (
@@ -55,6 +55,28 @@ OPTIMIZERS = [
          Param("beta", Float(min=0.0), default=0.0)),
     _opt("lion", "Lion", 0.001, Param("beta_1", _UNIT, default=0.9), Param("beta_2", _UNIT, default=0.99)),
 ]
+
+_FROM_LOGITS = Param("from_logits", Bool(), default=False,
+                     doc="the output holds logits (no softmax or sigmoid); the loss applies it")
+_SMOOTHING = Param("label_smoothing", Float(min=0.0, max=1.0), default=0.0,
+                   doc="move targets this far towards uniform")
+_AXIS = Param("axis", Int(), default=-1, doc="the class axis")
+_ALPHA = Param("alpha", Float(min=0.0, max=1.0), default=0.25, doc="focal loss class balance")
+_GAMMA = Param("gamma", Float(min=0.0), default=2.0, doc="focal loss focusing: larger ignores easy samples more")
+
+# Loss options, by loss name (Keras 3's loss classes' arguments, reduction/name/dtype left out).
+_LOSS_PARAMS = {
+    "binary_crossentropy": (_FROM_LOGITS, _SMOOTHING, _AXIS),
+    "binary_focal_crossentropy": (
+        Param("apply_class_balancing", Bool(), default=False, doc="weight classes by alpha"),
+        _ALPHA, _GAMMA, _FROM_LOGITS, _SMOOTHING, _AXIS),
+    "categorical_crossentropy": (_FROM_LOGITS, _SMOOTHING, _AXIS),
+    "categorical_focal_crossentropy": (_ALPHA, _GAMMA, _FROM_LOGITS, _SMOOTHING, _AXIS),
+    "sparse_categorical_crossentropy": (
+        _FROM_LOGITS, Param("ignore_class", Optional(Int()), default=None, doc="a label id that adds no loss")),
+    "huber": (Param("delta", Float(min=0.0, min_open=True), default=1.0, doc="where the loss turns linear"),),
+    "cosine_similarity": (_AXIS,),
+}
 
 # (name, keras name, labels, aliases)
 _LOSSES = [
@@ -111,7 +133,8 @@ def nndsl_optimizers():
 
 @hookimpl
 def nndsl_losses():
-    return [LossDef(n, k, labels, aliases, doc=f"keras.losses.{k}") for n, k, labels, aliases in _LOSSES]
+    return [LossDef(n, k, labels, aliases, doc=f"keras.losses.{k}", params=_LOSS_PARAMS.get(n, ()))
+            for n, k, labels, aliases in _LOSSES]
 
 
 @hookimpl

@@ -111,8 +111,17 @@ class KerasTrainer(Trainer):
         except Exception as e:  # noqa: BLE001 - a corrupt or foreign file: say which and why
             raise RunError(f"{path}: cannot load the model: {type(e).__name__}: {e}") from e
 
-    def _callbacks(self, reporter, has_validation: bool) -> list:
-        from ..backends.keras_objects import callback_call, instantiate
+    def _callbacks(self, reporter, has_validation: bool, run_dir: str | None) -> list:
+        """The spec's callbacks as Keras objects; files they write go inside the run directory."""
+        from ..backends.keras_objects import instantiate
+        from ..backends.keras_training import callback_call
+
+        def inside_run(path: str) -> str:
+            if run_dir is None or os.path.isabs(path):
+                return path
+            full = os.path.join(run_dir, path)
+            os.makedirs(os.path.dirname(full) or ".", exist_ok=True)
+            return full
 
         out = []
         for cb in self.model.training.callbacks:
@@ -120,8 +129,27 @@ class KerasTrainer(Trainer):
             if isinstance(monitor, str) and monitor.startswith("val_") and not has_validation:
                 reporter.info(f"warning: callback {cb.name} monitors {monitor}, but there is no validation set "
                               "(set fit validation_split=...)")
-            out.append(instantiate(callback_call(cb, self.registry)))
+            out.append(instantiate(callback_call(cb, self.registry, inside_run)))
         return out
+
+    def _class_weight(self, y_train, reporter) -> dict | None:
+        """``fit class_weight=``: the given weights, or balanced ones from the training labels (printed)."""
+        weights = self.model.training.fit_options.get("class_weight")
+        if weights is None:
+            return None
+        width = self.model.tensor_shape(self.model.outputs[0])[-1]
+        classes = width if width and width > 1 else 2
+        if weights == "balanced":
+            from ..backends.keras_helpers import balanced_class_weight
+
+            labels = next(iter(y_train.values())) if isinstance(y_train, dict) else y_train
+            result = balanced_class_weight(labels, classes)
+            origin = f"balanced, from {len(labels):,} training labels"
+        else:
+            result = dict(enumerate(weights))
+            origin = "given"
+        reporter.info(f"class weights ({origin}): " + ", ".join(f"{c} {w:.4g}" for c, w in result.items()))
+        return result
 
     def fit(self, prepared, settings, *, initial_epoch, on_epoch_end, reporter):
         import keras
@@ -141,9 +169,10 @@ class KerasTrainer(Trainer):
                             reporter, validation_metrics(keras, self.model, self.registry))
             return
         # the recorder goes last: it sees what earlier callbacks add to the logs (learning_rate)
-        callbacks = self._callbacks(reporter, validation is not None) + [recorder]
+        callbacks = self._callbacks(reporter, validation is not None, settings.get("run_dir")) + [recorder]
         self.keras_model.fit(**self.plan_.fit_arguments(prepared.x_train, prepared.y_train),
                              epochs=settings["epochs"], initial_epoch=initial_epoch, validation_data=validation,
+                             class_weight=self._class_weight(prepared.y_train, reporter),
                              callbacks=callbacks, verbose=reporter.keras_verbose)
 
     def evaluate(self, x, y, batch_size):

@@ -281,7 +281,8 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, trainer, reporter: 
     interrupted = False
     fit_start = time.perf_counter()
     try:
-        trainer.fit(prepared, settings, initial_epoch=initial_epoch, on_epoch_end=on_epoch_end, reporter=reporter)
+        trainer.fit(prepared, {**settings, "run_dir": run_dir.path}, initial_epoch=initial_epoch,
+                    on_epoch_end=on_epoch_end, reporter=reporter)
     except KeyboardInterrupt:
         interrupted = True
         reporter.info("interrupted: saving what was trained")

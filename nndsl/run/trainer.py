@@ -93,7 +93,8 @@ class Trainer:
         """Train epochs ``initial_epoch`` .. ``settings["epochs"] - 1`` on ``prepared.x_train``/``y_train``.
 
         Validates on ``prepared.x_val``/``y_val`` when present; calls ``on_epoch_end`` after
-        every epoch (it records history and checkpoints). Prints per-epoch progress through
+        every epoch (it records history and checkpoints). ``settings["run_dir"]`` is the run
+        directory: files the spec's callbacks write resolve inside it. Prints per-epoch progress through
         ``reporter.info`` unless ``reporter.quiet``. Lets ``KeyboardInterrupt`` through; raises
         ``ValueError``/``TypeError``/``RuntimeError`` (reported as training failures) for bad data.
         """
