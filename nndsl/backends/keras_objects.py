@@ -36,6 +36,8 @@ def instantiate(value: Any) -> Any:
         return cls(*args, **kwargs)
     if isinstance(value, tuple):
         return tuple(instantiate(v) for v in value)
+    if isinstance(value, dict):  # per-output losses
+        return {k: instantiate(v) for k, v in value.items()}
     return value
 
 

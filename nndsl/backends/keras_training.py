@@ -77,6 +77,22 @@ OBJECTS: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 
+# Python packages a lowering needs beyond the core install: (kind, name) -> (module, pip extra).
+REQUIRES: dict[tuple[str, str], tuple[str, str]] = {
+    ("callback", "tensorboard"): ("tensorboard", "nndsl[tensorboard]"),
+}
+
+
+def missing_package(kind: str, name: str) -> str | None:
+    """A sentence saying what to install when (kind, name) needs a package that is absent."""
+    import importlib.util
+
+    need = REQUIRES.get((kind, name))
+    if need is None or importlib.util.find_spec(need[0]) is not None:
+        return None
+    return f"{kind} {name} needs the {need[0]} package, which is not installed: pip install {need[1]}"
+
+
 class LoweringError(ValueError):
     """A configured object with no Keras lowering (a plugin registered it without one)."""
 

@@ -114,7 +114,13 @@ class KerasTrainer(Trainer):
     def _callbacks(self, reporter, has_validation: bool, run_dir: str | None) -> list:
         """The spec's callbacks as Keras objects; files they write go inside the run directory."""
         from ..backends.keras_objects import instantiate
-        from ..backends.keras_training import callback_call
+        from ..backends.keras_training import callback_call, missing_package
+        from .runner import RunError
+
+        for cb in self.model.training.callbacks:
+            problem = missing_package("callback", cb.name)
+            if problem:
+                raise RunError(problem)
 
         def inside_run(path: str) -> str:
             if run_dir is None or os.path.isabs(path):
