@@ -217,7 +217,8 @@ def _run_options(args):
     workers = tuple(w.strip() for w in args.workers.split(",") if w.strip()) if args.workers else ()
     return RunOptions(epochs=args.epochs, batch_size=args.batch_size, data=args.data, backend=args.backend,
                       seed=args.seed, out=args.out, precision=args.precision, strategy=args.strategy,
-                      workers=workers, task_index=args.task_index, quiet=args.quiet, json=args.json,
+                      workers=workers, task_index=args.task_index, quiet=args.quiet, silent=args.silent,
+                      json=args.json,
                       steps_per_execution=args.steps_per_execution, jit_compile=args.jit_compile,
                       pipeline=args.pipeline)
 
@@ -235,7 +236,7 @@ def cmd_run(args) -> int:
         return ExitCode.OK
     if not args.file:
         raise UsageError("nndsl run needs a spec FILE (or --resume DIR)")
-    run(args.file, options, registry, on_checked=None if args.quiet else _print_warnings)
+    run(args.file, options, registry, on_checked=None if args.quiet or args.silent else _print_warnings)
     return ExitCode.OK
 
 
@@ -330,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pipeline", choices=("numpy", "tfdata"),
                    help="how batches reach Keras (default: per Keras backend, see benchmarks/README.md)")
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--quiet", action="store_true", help="no progress, notes or summary")
+    out.add_argument("--quiet", action="store_true", help="no progress, notes or summary: only the final test line")
+    out.add_argument("--silent", action="store_true", help="print nothing (errors still go to stderr)")
     out.add_argument("--json", action="store_true", help="one JSON object per line: start, each epoch, end")
     p.set_defaults(func=cmd_run)
 

@@ -180,6 +180,7 @@ class KerasTrainer(Trainer):
                              epochs=settings["epochs"], initial_epoch=initial_epoch, validation_data=validation,
                              class_weight=self._class_weight(prepared.y_train, reporter),
                              callbacks=callbacks, verbose=reporter.keras_verbose)
+        _report_early_stopping(callbacks, reporter, settings["epochs"])
 
     def evaluate(self, x, y, batch_size):
         import contextlib
@@ -219,3 +220,23 @@ class KerasTrainer(Trainer):
     def save_checkpoint(self, path):
         self.keras_model.save(path)
 
+
+def _report_early_stopping(callbacks, reporter, epochs: int) -> None:
+    """Say when early stopping ended training, and which epoch's weights the model keeps."""
+    import keras
+
+    for cb in callbacks:
+        if not isinstance(cb, keras.callbacks.EarlyStopping):
+            continue
+        stopped = cb.stopped_epoch + 1 if cb.stopped_epoch > 0 else None
+        restored = cb.best_epoch + 1 if cb.restore_best_weights and cb.best_weights is not None else None
+        best = f"{cb.monitor} {float(cb.best):.4f}" if cb.best is not None and restored else cb.monitor
+        if stopped:
+            reporter.info(f"early stopping: {cb.monitor} did not improve for {cb.patience} epoch"
+                          f"{'s' * (cb.patience != 1)}; stopped after epoch {stopped} of {epochs}")
+        if restored:
+            reporter.info(f"early stopping: restored the weights of epoch {restored} (best {best})")
+        elif stopped:
+            reporter.info(f"early stopping: kept the weights of epoch {stopped}, the last "
+                          "(restore_best_weights=false)")
+        reporter.event("early_stopping", monitor=cb.monitor, stopped_epoch=stopped, restored_epoch=restored)

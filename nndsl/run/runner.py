@@ -25,6 +25,34 @@ from .outputs import RunDir, RunDirError
 from .trainer import trainer_for
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+# Measured by benchmarks/precision_cpu.py (a small convnet; 2 shared AMD EPYC cores with
+# AVX512_BF16; TensorFlow 2.21 / Keras 3.15): mixed_float16 took 4.8-6.9x the time of float32;
+# mixed_bfloat16 0.55-0.6x, on this CPU's bfloat16 instructions (CPUs without them emulate it).
+PRECISION_ON_CPU = {
+    "mixed_float16": "CPUs convert float16 rather than compute in it (about 5-7x slower than float32 in "
+                     "benchmarks/precision_cpu.py)",
+    "mixed_bfloat16": "this CPU has no bfloat16 instructions (AVX512_BF16 or AMX), so it is emulated",
+}
+
+
+def _cpu_has_bfloat16() -> bool | None:
+    """Whether the CPU computes bfloat16 natively (Linux: /proc/cpuinfo flags; None: cannot tell)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            flags = fh.read()
+    except OSError:
+        return None
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def precision_warning(precision: str, device_kind: str) -> str | None:
+    """A warning for a mixed-precision policy on a CPU, where it usually slows training down."""
+    if not precision.startswith("mixed") or device_kind != "CPU":
+        return None
+    if precision == "mixed_bfloat16" and _cpu_has_bfloat16():
+        return None  # measured faster than float32 on such a CPU
+    return (f"{precision} on a CPU is usually slower than float32, not faster: {PRECISION_ON_CPU[precision]}; "
+            "it pays off on GPUs and TPUs")
 
 
 class RunError(NndslError):
@@ -48,6 +76,7 @@ class RunOptions:
     workers: tuple[str, ...] = ()
     task_index: int | None = None
     quiet: bool = False
+    silent: bool = False
     json: bool = False
     # Training fast-path choices (nndsl/perf.py); None: the spec's fit statement, then defaults.
     steps_per_execution: int | None = None
@@ -63,15 +92,23 @@ class RunResult:
 
 
 class Reporter:
-    """Human lines (stdout, or stderr under ``--json``), JSON event lines, or nothing (``--quiet``)."""
+    """Human lines (stdout, or stderr under ``--json``), JSON event lines, only the result
+    (``--quiet``: the final test line), or nothing at all (``--silent``)."""
 
-    def __init__(self, quiet: bool = False, as_json: bool = False, stream: TextIO | None = None):
-        self.quiet = quiet
+    def __init__(self, quiet: bool = False, as_json: bool = False, stream: TextIO | None = None,
+                 silent: bool = False):
+        self.quiet = quiet or silent
+        self.silent = silent
         self.as_json = as_json
         self.stream = stream or sys.stdout
 
     def info(self, line: str) -> None:
         if not self.quiet:
+            print(line, file=sys.stderr if self.as_json else self.stream, flush=True)
+
+    def result(self, line: str) -> None:
+        """The line a run ends with (its test metrics): shown by ``--quiet`` too."""
+        if not self.silent:
             print(line, file=sys.stderr if self.as_json else self.stream, flush=True)
 
     def event(self, kind: str, **data: Any) -> None:
@@ -143,7 +180,7 @@ def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None
     from ..check import check_source, read_source
 
     started = time.perf_counter()
-    reporter = reporter or Reporter(options.quiet, options.json)
+    reporter = reporter or Reporter(options.quiet, options.json, silent=options.silent)
     source = read_source(spec_path)
     checked = check_source(source, registry)
     if on_checked is not None:
@@ -208,7 +245,7 @@ def resume(directory: str, options: RunOptions, registry, reporter: Reporter | N
     from ..check import check_source, read_source
 
     started = time.perf_counter()
-    reporter = reporter or Reporter(options.quiet, options.json)
+    reporter = reporter or Reporter(options.quiet, options.json, silent=options.silent)
     for flag, value in (("--data", options.data), ("--batch-size", options.batch_size), ("--seed", options.seed),
                         ("--backend", options.backend), ("--out", options.out)):
         if value is not None:
@@ -263,6 +300,9 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, trainer, reporter: 
         reporter.info("training: " + "; ".join(notes))
     for warning in trainer.plan_warnings:
         reporter.info(f"warning: {warning}")
+    slow = precision_warning(settings.get("precision") or "float32", placement.device.kind)
+    if slow:
+        reporter.info(f"warning: {slow}")
     if state:
         trainer.restore(model, settings, run_dir.file(state["checkpoint"]))
     else:
@@ -351,7 +391,7 @@ def _report_end(reporter: Reporter, path: str, m: Mapping[str, Any]) -> None:
     reporter.event("end", run_dir=path, **{k: m[k] for k in ("interrupted", "epochs", "train", "validation", "test",
                                                             "wall_time_s", "samples_per_second")})
     if m["test"]:
-        reporter.info(f"test: {_fmt(m['test'])}")
+        reporter.result(f"test: {_fmt(m['test'])}")
     sps = m["samples_per_second"]
     reporter.info(f"{m['epochs']} epochs in {m['fit_time_s']:.1f} s"
                   + (f" ({sps:,.0f} samples/s)" if sps else "") + f"; wall time {m['wall_time_s']:.1f} s")
