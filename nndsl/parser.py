@@ -255,6 +255,13 @@ def _syntax_diagnostic(err: UnexpectedInput, source: Source) -> Diagnostic:
         if ch == "-":
             return Diagnostic(codes.UNEXPECTED_CHARACTER, "unexpected '-'", span,
                               "chain layers with '->'; a negative number is written -1")
+        before = source.text[:err.pos_in_stream].rsplit("\n", 1)[-1].rstrip()
+        if ch == "{" and before.endswith("="):  # `class_weight={0: 1, 1: 3}`, a Python dict
+            key = before[:-1].split()[-1] if before[:-1].split() else "option"
+            return Diagnostic(codes.UNEXPECTED_CHARACTER, "unexpected '{': a value is not a {...} mapping", span,
+                              f"give one value per class or output in order, as a tuple: {key}=(1.0, 3.0)"
+                              if key == "class_weight" else
+                              "values are numbers, names, strings, tuples (1, 2) or calls such as l2(0.01)")
         return Diagnostic(codes.UNEXPECTED_CHARACTER, f"unexpected character {ch!r}", span,
                           _hint_for_char(ch))
     if isinstance(err, UnexpectedToken):

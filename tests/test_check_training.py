@@ -115,6 +115,12 @@ def test_errors_point_at_the_value(spec, code, column, words, registry):
     assert found[0].span.column == column and words in found[0].message, found[0]
 
 
+def test_a_python_dict_as_class_weight_is_told_the_tuple_form(registry):
+    (d,) = diagnostics("input 4; dense 2 softmax; loss scce; fit class_weight={0: 1, 1: 3}", registry)
+    assert d.code == codes.UNEXPECTED_CHARACTER and "blocks" not in (d.hint or "")
+    assert "class_weight=(1.0, 3.0)" in d.hint
+
+
 def test_hints_name_the_right_table_and_the_resume_command(registry):
     (d,) = diagnostics("input 4; dense 2 kernel_regularizer=max_norm(3)", registry)
     assert "'max_norm' is a constraint" in d.hint

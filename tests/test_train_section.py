@@ -135,6 +135,15 @@ def test_callbacks_write_inside_the_run_directory(tiny, tmp_path):
     assert not (tmp_path / "log.csv").exists()  # nothing lands in the working or spec folder
 
 
+def test_a_resumed_run_appends_to_its_csv_log(tiny, tmp_path):
+    spec = tiny('callback csv_logger "log.csv"\n', epochs=1)
+    out = tmp_path / "run"
+    assert main(["run", str(spec), "--out", str(out), "--quiet"]) == 0
+    assert main(["run", "--resume", str(out), "--epochs", "2", "--quiet"]) == 0
+    with open(out / "log.csv", newline="") as fh:
+        assert [r["epoch"] for r in csv.DictReader(fh)] == ["0", "1"]
+
+
 def test_terminate_on_nan_stops_a_diverging_run(tiny, tmp_path):
     spec = tiny("callback terminate_on_nan\n", epochs=5)
     spec.write_text(spec.read_text().replace("adam 0.01", "sgd 1e30"))

@@ -111,8 +111,11 @@ class KerasTrainer(Trainer):
         except Exception as e:  # noqa: BLE001 - a corrupt or foreign file: say which and why
             raise RunError(f"{path}: cannot load the model: {type(e).__name__}: {e}") from e
 
-    def _callbacks(self, reporter, has_validation: bool, run_dir: str | None) -> list:
-        """The spec's callbacks as Keras objects; files they write go inside the run directory."""
+    def _callbacks(self, reporter, has_validation: bool, run_dir: str | None, resuming: bool = False) -> list:
+        """The spec's callbacks as Keras objects; files they write go inside the run directory.
+
+        A resumed run's ``csv_logger`` appends to its log instead of starting it again.
+        """
         from ..backends.keras_objects import instantiate
         from ..backends.keras_training import callback_call, missing_package
         from .runner import RunError
@@ -135,6 +138,8 @@ class KerasTrainer(Trainer):
             if isinstance(monitor, str) and monitor.startswith("val_") and not has_validation:
                 reporter.info(f"warning: callback {cb.name} monitors {monitor}, but there is no validation set "
                               "(set fit validation_split=...)")
+            if resuming and cb.name == "csv_logger":
+                cb = type(cb)(cb.name, (*[o for o in cb.options if o[0] != "append"], ("append", True)), cb.span)
             out.append(instantiate(callback_call(cb, self.registry, inside_run)))
         return out
 
@@ -175,7 +180,8 @@ class KerasTrainer(Trainer):
                             reporter, validation_metrics(keras, self.model, self.registry))
             return
         # the recorder goes last: it sees what earlier callbacks add to the logs (learning_rate)
-        callbacks = self._callbacks(reporter, validation is not None, settings.get("run_dir")) + [recorder]
+        callbacks = self._callbacks(reporter, validation is not None, settings.get("run_dir"),
+                                    resuming=initial_epoch > 0) + [recorder]
         self.keras_model.fit(**self.plan_.fit_arguments(prepared.x_train, prepared.y_train),
                              epochs=settings["epochs"], initial_epoch=initial_epoch, validation_data=validation,
                              class_weight=self._class_weight(prepared.y_train, reporter),
