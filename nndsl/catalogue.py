@@ -161,9 +161,12 @@ def _optimizers(registry: Registry) -> list[str]:
 
 
 def _losses(registry: Registry) -> list[str]:
-    out = ["### Losses", "", "`loss NAME` for every output, or `loss OUTPUT=NAME ...` per output.", ""]
-    return out + _table(("loss", "aliases", "Keras name", "targets"), [
-        (_code(l.name), _aliases(l), _code(l.keras_name), l.labels) for l in _canonical(registry.losses)])
+    out = ["### Losses", "", "`loss NAME [option=value...]` for every output, or `loss OUTPUT=NAME(option=value, ...) ...`",
+           "per output.", ""]
+    return out + _table(("loss", "aliases", "Keras name", "targets", "options (defaults)"), [
+        (_code(l.name), _aliases(l), _code(l.keras_name), l.labels,
+         ", ".join(f"`{p.name}={_value(p.default)}`" for p in getattr(l, "params", ())))
+        for l in _canonical(registry.losses)])
 
 
 def _metrics(registry: Registry) -> list[str]:

@@ -176,6 +176,8 @@ class KerasTrainer(Trainer):
 
             if self.model.training.callbacks:
                 reporter.info("warning: spec callbacks are not applied under --strategy multiworker")
+            if self.model.training.fit_options.get("class_weight") is not None:
+                reporter.info("warning: fit class_weight is not applied under --strategy multiworker")
             fit_multiworker(self.keras_model, self.placement.strategy, prepared, settings, recorder, initial_epoch,
                             reporter, validation_metrics(keras, self.model, self.registry))
             return
