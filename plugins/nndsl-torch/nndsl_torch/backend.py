@@ -1,0 +1,61 @@
+"""The ``torch`` backend: ``nndsl.build`` gives an ``nn.Module``, ``nndsl emit`` a PyTorch script,
+``nndsl run`` trains with :class:`nndsl_torch.trainer.TorchTrainer`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nndsl.backends.base import Backend, BackendError
+
+from .model import BACKEND, plan, unsupported_message
+
+
+class TorchBackend(Backend):
+    name = BACKEND
+    description = ("PyTorch: nn.Module with the spec's (channels-last) shapes, standalone PyTorch scripts, "
+                   "training with nndsl run")
+    emits = ("python",)
+
+    def unsupported(self, model, registry) -> list[tuple[Any, str]]:
+        """(span or None, message) for every construct this backend cannot lower, training included."""
+        return [(p.span, p.message) for p in plan(model, registry).all_problems]
+
+    def check_supported(self, model, registry) -> None:
+        """The model's layers must lower (``nndsl.build``); training constructs are checked by
+        ``emit`` and ``run``, which use them."""
+        the_plan = plan(model, registry)
+        if the_plan.problems:
+            raise BackendError(unsupported_message(the_plan))
+
+    def check_trainable(self, model, registry) -> None:
+        the_plan = plan(model, registry)
+        if the_plan.all_problems:
+            raise BackendError(unsupported_message(the_plan, training=True))
+
+    def build(self, model, registry, compile: bool = True, **options: Any):
+        """The ``nn.Module`` (``compile`` is accepted for symmetry with Keras and ignored)."""
+        from .model import build_module
+
+        _need_torch()
+        return build_module(model, registry)
+
+    def emit(self, model, registry, fmt: str = "python", **options: Any) -> str:
+        if fmt != "python":
+            return super().emit(model, registry, fmt)
+        from .emit import emit_script
+
+        self.check_trainable(model, registry)
+        return emit_script(model, registry, **options)
+
+    def trainer(self, registry):
+        from .trainer import TorchTrainer
+
+        _need_torch()
+        return TorchTrainer(self, registry)
+
+
+def _need_torch() -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise BackendError("backend 'torch' needs PyTorch: pip install torch") from None
