@@ -128,6 +128,24 @@ class KerasFunctional(Backend):
 
         return KerasTrainer(self, registry)
 
+    # what the conformance kit (nndsl.testing) asks of a backend
+
+    def predict_arrays(self, built, inputs: dict) -> dict:
+        """Outputs in inference mode for NumPy inputs keyed by input name, keyed by output name."""
+        import numpy as np
+
+        feed = next(iter(inputs.values())) if len(inputs) == 1 else dict(inputs)
+        out = built(feed, training=False)
+        if not isinstance(out, dict):  # one output, named after its layer (Sequential has no output_names)
+            out = {built.layers[-1].name: out}
+        return {k: np.asarray(v) for k, v in out.items()}
+
+    def count_params(self, built) -> int:
+        return built.count_params()
+
+    def copy_keras_weights(self, built, keras_model) -> None:
+        built.set_weights(keras_model.get_weights())
+
     def wrap(self, keras, model: ir.Model, inputs, outputs):
         ins = inputs[0] if len(inputs) == 1 else {i.name: t for i, t in zip(model.inputs, inputs)}
         outs = outputs[0] if len(outputs) == 1 else {o: t for o, t in zip(model.outputs, outputs)}

@@ -1,0 +1,108 @@
+"""The torch backend as users meet it: plugins listing, nndsl.build, diagnostics, weight copy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import nndsl  # noqa: E402
+import nndsl_torch  # noqa: E402
+from nndsl.backends.base import BackendError  # noqa: E402
+
+SEED = "input 784\ndense 32 relu\ndense 10 softmax\nrmsprop 0.001\nloss mse\n"
+
+
+def test_the_backend_is_registered_by_the_plugin(registry):
+    assert "torch" in registry.backends
+    assert registry.owner("backends", "torch") == "torch"
+
+
+def test_build_returns_a_module_in_the_specs_shapes(registry):
+    module = nndsl.build(SEED, backend="torch", registry=registry)
+    assert isinstance(module, torch.nn.Module)
+    y = module(torch.zeros(4, 784))
+    assert tuple(y.shape) == (4, 10)
+    assert nndsl_torch.count_params(module) == (25450, 0)
+
+
+def test_convnet_takes_channels_last_inputs(registry):
+    spec = "input 28 28 1\nconv2d 8 3 relu padding=same\nmaxpool2d 2\nflatten\ndense 10 softmax\n"
+    module = nndsl.build(spec, backend="torch", registry=registry)
+    y = module(torch.rand(2, 28, 28, 1))
+    assert tuple(y.shape) == (2, 10)
+    torch.testing.assert_close(y.sum(-1), torch.ones(2))
+
+
+def test_several_inputs_by_position_name_or_dict_and_outputs_by_name(registry):
+    spec = ("input a 4\ninput b 3\nh = concat(a, b) -> dense 5 relu\noutput p = h -> dense 1 sigmoid\n"
+            "output q = h -> dense 2 softmax\n")
+    module = nndsl.build(spec, backend="torch", registry=registry)
+    a, b = torch.rand(2, 4), torch.rand(2, 3)
+    by_position, by_name, by_dict = module(a, b), module(a=a, b=b), module({"a": a, "b": b})
+    assert set(by_position) == {"p", "q"} and tuple(by_position["q"].shape) == (2, 2)
+    torch.testing.assert_close(by_position["p"], by_name["p"])
+    torch.testing.assert_close(by_position["q"], by_dict["q"])
+    with pytest.raises(TypeError, match="takes 2 inputs"):
+        module(a)
+
+
+def test_what_cannot_lower_is_reported_all_at_once_with_lines(registry):
+    spec = "input 8\ndense 4 kernel_regularizer=l2\nsparsemax\nadam 0.01 use_ema=true\nloss mse\n"
+    model = nndsl.check(spec, registry=registry)
+    problems = registry.backends["torch"].unsupported(model, registry)
+    messages = [m for _, m in problems]
+    assert any("kernel_regularizer" in m for m in messages)
+    assert any("sparsemax" in m for m in messages)
+    assert any("use_ema" in m for m in messages)
+    lines = {span.line for span, _ in problems if span is not None}
+    assert {2, 3, 4} <= lines
+    with pytest.raises(BackendError, match="line 2: kernel_regularizer") as err:
+        nndsl.build(model, backend="torch", registry=registry)
+    assert "line 3" in str(err.value)
+
+
+def test_build_without_training_support_still_builds_the_module(registry):
+    # a masked output cannot train here (Keras would mask the loss), but the module builds
+    spec = "input ?\nembedding 50 4 mask_zero=true\nlayernorm\ndense 2 softmax\nadam 0.01\nloss mse\n"
+    model = nndsl.check(spec, registry=registry)
+    module = nndsl.build(model, backend="torch", registry=registry)
+    assert tuple(module(torch.tensor([[1, 2, 0]])).shape) == (1, 3, 2)
+    assert any("mask" in m for _, m in registry.backends["torch"].unsupported(model, registry))
+
+
+@pytest.mark.keras
+def test_load_keras_weights_gives_keras_outputs(registry):
+    model = nndsl.check("input 6\ndense 5 tanh\nbatchnorm\ndense 3 softmax\n", registry=registry)
+    keras_model = nndsl.build(model, backend="keras-functional", registry=registry, compile=False)
+    from nndsl.testing import randomize_weights
+
+    randomize_weights(keras_model)
+    module = nndsl.build(model, backend="torch", registry=registry).eval()
+    nndsl_torch.load_keras_weights(module, keras_model)
+    x = np.random.default_rng(0).normal(size=(4, 6)).astype("float32")
+    want = np.asarray(keras_model(x, training=False))
+    got = module(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+@pytest.mark.keras
+def test_load_keras_weights_refuses_another_models_weights(registry):
+    keras_model = nndsl.build("input 6\ndense 5\n", backend="keras-functional", registry=registry, compile=False)
+    module = nndsl.build("input 6\ndense 4\n", backend="torch", registry=registry)
+    with pytest.raises(ValueError, match="does not fit"):
+        nndsl_torch.load_keras_weights(module, keras_model)
+
+
+def test_importing_the_plugin_and_checking_never_imports_torch_or_tensorflow():
+    code = ("import sys, nndsl, nndsl_torch.plugin\n"
+            "from nndsl.plugins import default_registry\n"
+            "r = default_registry()\n"
+            "nndsl.check('input 4; dense 2', registry=r)\n"
+            "print(sorted(m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
