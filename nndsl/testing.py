@@ -106,6 +106,10 @@ def randomize_weights(keras_model, seed: int = 0) -> None:
         else:
             value = rng.normal(0.0, 0.5, size=shape)
         weight.assign(value.astype(weight.dtype))
+    for layer in keras_model.layers:  # layers that cache derived values (Normalization's mean) refresh them
+        refresh = getattr(layer, "finalize_state", None)
+        if refresh is not None:
+            refresh()
 
 
 def keras_outputs(keras_model, model, inputs) -> dict[str, Any]:

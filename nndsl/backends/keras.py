@@ -145,6 +145,10 @@ class KerasFunctional(Backend):
 
     def copy_keras_weights(self, built, keras_model) -> None:
         built.set_weights(keras_model.get_weights())
+        for layer in built.layers:  # Normalization caches its statistics: refresh them
+            refresh = getattr(layer, "finalize_state", None)
+            if refresh is not None:
+                refresh()
 
     def wrap(self, keras, model: ir.Model, inputs, outputs):
         ins = inputs[0] if len(inputs) == 1 else {i.name: t for i, t in zip(model.inputs, inputs)}

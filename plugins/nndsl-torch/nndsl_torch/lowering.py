@@ -107,7 +107,34 @@ def _simple(cls: str, *names: str, keeps_mask: bool = False):
 
 
 def _dropout(node, shapes):
-    return Lowered(Call("torch.nn.Dropout", (node.attr["rate"],)), keeps_mask=True)
+    a = node.attr
+    if a.get("noise_shape") is not None:
+        return Lowered(Call("Dropout", (a["rate"], tuple(a["noise_shape"]))), keeps_mask=True)
+    return Lowered(Call("torch.nn.Dropout", (a["rate"],)), keeps_mask=True)
+
+
+def _relu(node, shapes):
+    a = node.attr
+    return Lowered(Call("ReLU", (), _kw(max_value=a["max_value"], negative_slope=a["negative_slope"],
+                                        threshold=a["threshold"])), keeps_mask=True)
+
+
+def _position_embedding(node, shapes):
+    a = node.attr
+    return Lowered(Call("PositionEmbedding", (a["max_length"], shapes[0][-1]), _kw(
+        embeddings_initializer=_init(a, "embeddings_initializer"))), keeps_mask=True)
+
+
+def _normalization(node, shapes):
+    a = node.attr
+    shape = shapes[0]
+    rank = len(shape) + 1
+    axes = a["axis"]
+    axes = () if axes is None else (axes,) if isinstance(axes, int) else tuple(axes)
+    kept = sorted({axis % rank for axis in axes})
+    return Lowered(Call("Normalization", (tuple(shape[i - 1] for i in kept),
+                                          tuple(shape[i - 1] if i in kept else 1 for i in range(1, rank))),
+                        _kw(invert=a["invert"])))
 
 
 def _reshape(node, shapes):
@@ -303,6 +330,9 @@ def _attention(node, shapes):
 LAYERS: dict[str, Callable[[Any, Sequence[Shape]], Lowered]] = {
     "dense": _dense,
     "activation": _activation_layer,
+    "relu": _relu,
+    "positionembedding": _position_embedding,
+    "normalization": _normalization,
     "leakyrelu": _simple("LeakyReLU", "negative_slope", keeps_mask=True),
     "dropout": _dropout,
     "gaussiannoise": _simple("GaussianNoise", "stddev", keeps_mask=True),

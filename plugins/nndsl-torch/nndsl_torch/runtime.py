@@ -134,6 +134,37 @@ class LeakyReLU(nn.Module):
         return F.leaky_relu(x, self.negative_slope)
 
 
+class ReLU(nn.Module):
+    """``keras.layers.ReLU``: x above ``threshold`` (capped at ``max_value``), a slope below it."""
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0):
+        super().__init__()
+        self.max_value, self.negative_slope, self.threshold = max_value, negative_slope, threshold
+
+    def forward(self, x):
+        positive = torch.where(x > self.threshold, x, torch.zeros_like(x)) if self.threshold else torch.relu(x)
+        if self.max_value is not None:
+            positive = torch.clamp(positive, 0.0, self.max_value)
+        if self.negative_slope:
+            positive = positive - self.negative_slope * torch.relu(self.threshold - x)
+        return positive
+
+
+class Dropout(nn.Module):
+    """Dropout with Keras' ``noise_shape``: a mask of that shape (None: the input's size), broadcast."""
+
+    def __init__(self, rate, noise_shape=None):
+        super().__init__()
+        self.rate, self.noise_shape = rate, noise_shape
+
+    def forward(self, x):
+        if not self.training or self.rate == 0:
+            return x
+        shape = tuple(x.shape[i] if n is None else n for i, n in enumerate(self.noise_shape))
+        keep = torch.bernoulli(torch.full(shape, 1.0 - self.rate, device=x.device, dtype=x.dtype))
+        return x * keep / (1.0 - self.rate)
+
+
 class GaussianNoise(nn.Module):
     """Adds N(0, stddev) noise while training."""
 
@@ -214,7 +245,35 @@ class Embedding(nn.Embedding):
         return super().forward(x.long())
 
 
+class PositionEmbedding(nn.Module):
+    """Adds a learned vector per position 0..steps-1 to a (batch, steps, features) input."""
+
+    def __init__(self, max_length, features, embeddings_initializer="uniform"):
+        super().__init__()
+        self.weight = nn.Parameter(initialize(torch.empty(max_length, features), embeddings_initializer,
+                                              max_length, features))
+
+    def forward(self, x):
+        return x + self.weight[: x.shape[-2]].to(x.dtype)
+
+
 # normalization --------------------------------------------------------------------------------
+
+class Normalization(nn.Module):
+    """``keras.layers.Normalization``: (x - mean) / sqrt(variance) with stored statistics
+    (buffers; ``count`` is how many samples Keras' ``adapt`` saw)."""
+
+    def __init__(self, kept_shape, broadcast_shape, invert=False):
+        super().__init__()
+        self.broadcast_shape, self.invert = tuple(broadcast_shape), invert
+        self.register_buffer("mean", torch.zeros(tuple(kept_shape)))
+        self.register_buffer("variance", torch.ones(tuple(kept_shape)))
+        self.register_buffer("count", torch.zeros((), dtype=torch.int64))
+
+    def forward(self, x):
+        mean = self.mean.reshape(1, *self.broadcast_shape)
+        scale = torch.clamp(torch.sqrt(self.variance.reshape(1, *self.broadcast_shape)), min=EPSILON)
+        return mean + x * scale if self.invert else (x - mean) / scale
 
 def _to_last(x, axis):
     return x if axis in (-1, x.dim() - 1) else x.movedim(axis, -1)

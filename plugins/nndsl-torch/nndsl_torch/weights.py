@@ -34,7 +34,7 @@ def _set(param, value: np.ndarray, what: str) -> None:
     if tuple(param.shape) != tuple(value.shape):
         raise ValueError(f"{what}: Keras weight of shape {value.shape} does not fit PyTorch's {tuple(param.shape)}")
     with torch.no_grad():
-        param.copy_(torch.from_numpy(np.ascontiguousarray(value)).to(param.dtype))
+        param.copy_(torch.from_numpy(np.array(value, order="C")).to(param.dtype))  # 0-d stays 0-d
 
 
 def _conv_kernel(kernel: np.ndarray) -> np.ndarray:
@@ -94,6 +94,11 @@ def _copy_layer(op: str, target, layer, what: str) -> None:
         if op == "batchnorm":
             _set(target.running_mean, _np(layer.moving_mean), what + " moving mean")
             _set(target.running_var, _np(layer.moving_variance), what + " moving variance")
+    elif op == "normalization":
+        _set(target.mean, _np(layer.adapt_mean), what + " mean")
+        _set(target.variance, _np(layer.adapt_variance), what + " variance")
+    elif op == "positionembedding":
+        _set(target.weight, _np(layer.embeddings), what + " embeddings")
     elif op == "embedding":
         _set(target.weight, _np(layer.embeddings), what + " embeddings")
     elif op in ("lstm", "gru", "simplernn"):
