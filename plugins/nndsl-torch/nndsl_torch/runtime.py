@@ -831,62 +831,108 @@ def _clip(p):
     return torch.clamp(p, EPSILON, 1.0 - EPSILON)
 
 
-def _class_ids(y_true):
-    return (y_true.reshape(y_true.shape[0], -1)[:, 0] if y_true.dim() > 1 and y_true.shape[-1] == 1
-            else y_true).long()
+def _probabilities(p):
+    return _clip(p / p.sum(-1, keepdim=True))
 
 
-def _cross_entropy(y, p):
-    p = p / p.sum(-1, keepdim=True)
-    return -(y * torch.log(_clip(p))).sum(-1)
+def _signs(y):
+    """Hinge losses take labels in {-1, 1}; 0/1 labels are converted, as Keras does."""
+    return torch.where(y > 0.5, torch.ones_like(y), -torch.ones_like(y)) if bool(((y == 0) | (y == 1)).all()) else y
 
 
-def _binary_cross_entropy(y, p):
+def mean_squared_error(y, p):
+    return ((y - p) ** 2).mean(-1)
+
+
+def mean_absolute_error(y, p):
+    return (y - p).abs().mean(-1)
+
+
+def mean_absolute_percentage_error(y, p):
+    return 100.0 * ((y - p).abs() / y.abs().clamp_min(EPSILON)).mean(-1)
+
+
+def mean_squared_logarithmic_error(y, p):
+    return ((torch.log(p.clamp_min(EPSILON) + 1) - torch.log(y.clamp_min(EPSILON) + 1)) ** 2).mean(-1)
+
+
+def huber(y, p, delta=1.0):
+    error = (y - p).abs()
+    return torch.where(error <= delta, 0.5 * error ** 2, delta * error - 0.5 * delta ** 2).mean(-1)
+
+
+def log_cosh(y, p):
+    x = p - y
+    return (x + F.softplus(-2.0 * x) - math.log(2.0)).mean(-1)
+
+
+def _binary_terms(y, p):
     p = _clip(p)
     return -(y * torch.log(p) + (1 - y) * torch.log(1 - p))
 
 
-def _sparse_cross_entropy(y, p):
-    p = _clip(p / p.sum(-1, keepdim=True))
+def binary_crossentropy(y, p):
+    return _binary_terms(y, p).mean(-1)
+
+
+def binary_focal_crossentropy(y, p, gamma=2.0):
+    p_t = y * _clip(p) + (1 - y) * (1 - _clip(p))
+    return (_binary_terms(y, p) * (1 - p_t) ** gamma).mean(-1)
+
+
+def categorical_crossentropy(y, p):
+    return -(y * torch.log(_probabilities(p))).sum(-1)
+
+
+def categorical_focal_crossentropy(y, p, alpha=0.25, gamma=2.0):
+    p = _probabilities(p)
+    return (alpha * (1 - p) ** gamma * -y * torch.log(p)).sum(-1)
+
+
+def sparse_categorical_crossentropy(y, p):
     ids = y.long()
     if ids.dim() == p.dim():
         ids = ids.squeeze(-1)
-    return -torch.log(torch.gather(p, -1, ids.unsqueeze(-1)).squeeze(-1))
+    return -torch.log(torch.gather(_probabilities(p), -1, ids.unsqueeze(-1)).squeeze(-1))
 
 
-def _signs(y):
-    return torch.where(y > 0.5, torch.ones_like(y), -torch.ones_like(y)) if bool(((y == 0) | (y == 1)).all()) else y
+def kl_divergence(y, p):
+    y, p = torch.clamp(y, EPSILON, 1), torch.clamp(p, EPSILON, 1)
+    return (y * torch.log(y / p)).sum(-1)
 
 
-LOSSES = {
-    "mean_squared_error": lambda y, p: ((y - p) ** 2).mean(-1),
-    "mean_absolute_error": lambda y, p: (y - p).abs().mean(-1),
-    "mean_absolute_percentage_error": lambda y, p: 100.0 * ((y - p).abs() / y.abs().clamp_min(EPSILON)).mean(-1),
-    "mean_squared_logarithmic_error": lambda y, p: ((torch.log(p.clamp_min(EPSILON) + 1)
-                                                     - torch.log(y.clamp_min(EPSILON) + 1)) ** 2).mean(-1),
-    "huber": lambda y, p: torch.where((y - p).abs() <= 1.0, 0.5 * (y - p) ** 2, (y - p).abs() - 0.5).mean(-1),
-    "log_cosh": lambda y, p: ((p - y) + F.softplus(-2.0 * (p - y)) - math.log(2.0)).mean(-1),
-    "binary_crossentropy": lambda y, p: _binary_cross_entropy(y, p).mean(-1),
-    "binary_focal_crossentropy": lambda y, p: (_binary_cross_entropy(y, p)
-                                               * (1 - (y * _clip(p) + (1 - y) * (1 - _clip(p)))) ** 2).mean(-1),
-    "categorical_crossentropy": _cross_entropy,
-    "categorical_focal_crossentropy": lambda y, p: (0.25 * (1 - _clip(p / p.sum(-1, keepdim=True))) ** 2 * -y
-                                                    * torch.log(_clip(p / p.sum(-1, keepdim=True)))).sum(-1),
-    "sparse_categorical_crossentropy": _sparse_cross_entropy,
-    "kl_divergence": lambda y, p: (torch.clamp(y, EPSILON, 1) * torch.log(torch.clamp(y, EPSILON, 1)
-                                                                         / torch.clamp(p, EPSILON, 1))).sum(-1),
-    "poisson": lambda y, p: (p - y * torch.log(p + EPSILON)).mean(-1),
-    "hinge": lambda y, p: torch.clamp(1.0 - _signs(y) * p, min=0.0).mean(-1),
-    "squared_hinge": lambda y, p: (torch.clamp(1.0 - _signs(y) * p, min=0.0) ** 2).mean(-1),
-    "categorical_hinge": lambda y, p: torch.clamp(((1 - y) * p).amax(-1) - (y * p).sum(-1) + 1.0, min=0.0),
-    "cosine_similarity": lambda y, p: -(F.normalize(y, dim=-1) * F.normalize(p, dim=-1)).sum(-1),
-}
+def poisson(y, p):
+    return (p - y * torch.log(p + EPSILON)).mean(-1)
 
 
-def loss_value(name, y_true, y_pred):
-    """The batch's loss: Keras' per-sample loss ``name``, averaged (``sum_over_batch_size``)."""
-    y_true = y_true if name == "sparse_categorical_crossentropy" else y_true.to(y_pred.dtype).reshape(y_pred.shape)
-    return LOSSES[name](y_true, y_pred).mean()
+def hinge(y, p):
+    return torch.clamp(1.0 - _signs(y) * p, min=0.0).mean(-1)
+
+
+def squared_hinge(y, p):
+    return (torch.clamp(1.0 - _signs(y) * p, min=0.0) ** 2).mean(-1)
+
+
+def categorical_hinge(y, p):
+    return torch.clamp(((1 - y) * p).amax(-1) - (y * p).sum(-1) + 1.0, min=0.0)
+
+
+def cosine_similarity(y, p):
+    return -(F.normalize(y, dim=-1) * F.normalize(p, dim=-1)).sum(-1)
+
+
+LOSSES = {f.__name__: f for f in (
+    mean_squared_error, mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error,
+    huber, log_cosh, binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy,
+    categorical_focal_crossentropy, sparse_categorical_crossentropy, kl_divergence, poisson, hinge, squared_hinge,
+    categorical_hinge, cosine_similarity)}
+
+
+def loss_value(loss, y_true, y_pred):
+    """The batch's loss: Keras' per-sample ``loss`` (a function above), averaged (sum_over_batch_size)."""
+    if loss.__name__ != "sparse_categorical_crossentropy":  # class ids stay ids
+        y_true = y_true.to(y_pred.dtype).reshape(y_pred.shape)
+    return loss(y_true, y_pred).mean()
 
 
 # metrics: streaming, as Keras' (reset each epoch, updated per batch) ------------------------------
@@ -910,9 +956,13 @@ class Metric:
         return self.total / max(self.count, 1)
 
 
+def squared_error(y, p):
+    return (y.to(p.dtype).reshape(p.shape) - p) ** 2
+
+
 class RootMeanSquaredError(Metric):
     def __init__(self):
-        super().__init__(lambda y, p: (y.to(p.dtype).reshape(p.shape) - p) ** 2)
+        super().__init__(squared_error)
 
     def result(self):
         return math.sqrt(super().result())
@@ -934,6 +984,8 @@ class Confusion:
         self.tp, self.fp, self.tn, self.fn = (torch.zeros(n, dtype=torch.float64) for _ in range(4))
 
     def update(self, y_true, y_pred):
+        if y_pred.shape[-1] > 1 and y_true.numel() * y_pred.shape[-1] == y_pred.numel():  # class ids: one-hot
+            y_true = F.one_hot(y_true.reshape(y_pred.shape[:-1]).long(), y_pred.shape[-1])
         p = y_pred.detach().double().reshape(-1, 1).cpu()
         y = y_true.detach().double().reshape(-1, 1).cpu() > 0.5
         above = p > self.thresholds
@@ -976,33 +1028,58 @@ class R2Score:
         return float((1 - self.res / torch.as_tensor(total).clamp_min(EPSILON)).mean())
 
 
-def _top_k(y_ids, p, k=5):
-    return (torch.topk(p, min(k, p.shape[-1]), dim=-1).indices == y_ids.unsqueeze(-1)).any(-1).float()
+def binary_accuracy(y, p):
+    return ((p > 0.5).to(p.dtype) == y.to(p.dtype).reshape(p.shape)).to(p.dtype)
 
 
-def _same_shape(fn):
-    return lambda y, p: fn(y.to(p.dtype).reshape(p.shape), p)
+def categorical_accuracy(y, p):
+    return (p.argmax(-1) == y.reshape(p.shape).argmax(-1)).to(p.dtype)
 
 
+def sparse_categorical_accuracy(y, p):
+    return (p.argmax(-1) == y.reshape(p.shape[:-1]).long()).to(p.dtype)
+
+
+def top_k_categorical_accuracy(y, p, k=5):
+    ids = y.reshape(p.shape).argmax(-1)
+    return (torch.topk(p, min(k, p.shape[-1]), dim=-1).indices == ids.unsqueeze(-1)).any(-1).to(p.dtype)
+
+
+def sparse_top_k_categorical_accuracy(y, p, k=5):
+    ids = y.reshape(p.shape[:-1]).long()
+    return (torch.topk(p, min(k, p.shape[-1]), dim=-1).indices == ids.unsqueeze(-1)).any(-1).to(p.dtype)
+
+
+def log_cosh_error(y, p):
+    return log_cosh(y.to(p.dtype).reshape(p.shape), p)
+
+
+def cosine_similarity_metric(y, p):
+    return -cosine_similarity(y.to(p.dtype).reshape(p.shape), p)
+
+
+def as_targets(fn):
+    """A loss as a metric: labels reshaped to the predictions first (as in training)."""
+    def metric(y, p):
+        return fn(y if fn is sparse_categorical_crossentropy else y.to(p.dtype).reshape(p.shape), p)
+    return metric
+
+
+# Keras' metric name -> a fresh streaming metric
 METRICS = {
-    "binary_accuracy": lambda: Metric(_same_shape(lambda y, p: ((p > 0.5).to(p.dtype) == y).to(p.dtype))),
-    "categorical_accuracy": lambda: Metric(_same_shape(lambda y, p: (p.argmax(-1) == y.argmax(-1)).to(p.dtype))),
-    "sparse_categorical_accuracy": lambda: Metric(
-        lambda y, p: (p.argmax(-1) == y.reshape(p.shape[:-1]).long()).to(p.dtype)),
-    "top_k_categorical_accuracy": lambda: Metric(_same_shape(lambda y, p: _top_k(y.argmax(-1), p))),
-    "sparse_top_k_categorical_accuracy": lambda: Metric(lambda y, p: _top_k(y.reshape(p.shape[:-1]).long(), p)),
+    **{f.__name__: (lambda f: lambda: Metric(f))(f) for f in (
+        binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, top_k_categorical_accuracy,
+        sparse_top_k_categorical_accuracy, log_cosh_error)},
+    "cosine_similarity": lambda: Metric(cosine_similarity_metric),
     "auc": lambda: Confusion("auc"),
     "precision": lambda: Confusion("precision"),
     "recall": lambda: Confusion("recall"),
     "root_mean_squared_error": RootMeanSquaredError,
     "r2_score": R2Score,
-    "log_cosh_error": lambda: Metric(_same_shape(LOSSES["log_cosh"])),
-    "cosine_similarity": lambda: Metric(_same_shape(lambda y, p: -LOSSES["cosine_similarity"](y, p))),
-    "sparse_categorical_crossentropy": lambda: Metric(_sparse_cross_entropy),
-    **{name: (lambda fn: lambda: Metric(_same_shape(fn)))(LOSSES[name]) for name in (
-        "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
-        "mean_squared_logarithmic_error", "binary_crossentropy", "categorical_crossentropy", "kl_divergence",
-        "poisson", "hinge")},
+    **{f.__name__: (lambda f: lambda: Metric(as_targets(f)))(f) for f in (
+        mean_squared_error, mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error,
+        binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy, kl_divergence, poisson,
+        hinge)},
 }
 
 

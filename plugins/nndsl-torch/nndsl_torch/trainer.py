@@ -157,9 +157,9 @@ class TorchTrainer(Trainer):
         return {k: v.float() for k, v in out.items()}
 
     def _loss(self, y, out):
-        from .runtime import loss_value
+        from .runtime import LOSSES, loss_value
 
-        parts = {o: loss_value(name, y[o], out[o]) for o, name in self.losses.items()}
+        parts = {o: loss_value(LOSSES[name], y[o], out[o]) for o, name in self.losses.items()}
         return sum(parts.values()), parts
 
     def _log_names(self):
