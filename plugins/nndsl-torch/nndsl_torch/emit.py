@@ -240,7 +240,8 @@ def report(prefix, logs):
 
 def train():
     """Train as the spec says, print each epoch's logs, evaluate on the held-out test set."""
-    torch.manual_seed(SEED)
+    if SEED is not None:
+        torch.manual_seed(SEED)
     train_data, validation, test = load_data()
     model = Model().to(DEVICE)
     optimizer = make_optimizer(model.parameters())
@@ -273,15 +274,20 @@ def _clip_lines(opt) -> list[str]:
     return lines + body if body else []
 
 
-def emit_script(model, registry, source_name: str | None = None, **options: Any) -> str:
+def emit_script(model, registry, source_name: str | None = None, seed: int | None = None, data_dir: str = "",
+                **options: Any) -> str:
+    """The script; ``seed`` overrides the spec's ``fit seed=``, ``data_dir`` is the spec's folder
+    as seen from the script (data paths are relative to the script's own folder)."""
     from nndsl import __version__
     from nndsl.backends.pydata import data_lines
 
     the_plan = plan(model, registry)
     needed: set[str] = set()
     module_lines = _module_lines(model, the_plan, needed)
-    _, constants, data_fn, _ = data_lines(model, registry)
+    data_imports, constants, data_fn, _ = data_lines(model, registry, data_dir=data_dir)
     data_fn = [line.replace("keras.datasets.mnist.load_data()", "mnist_from_keras_cache()") for line in data_fn]
+    if seed is None:
+        seed = model.training.fit_options.get("seed")
     trains = bool(data_fn) and bool(model.training.losses)
     training: list[str] = []
     if trains:
@@ -320,12 +326,15 @@ def emit_script(model, registry, source_name: str | None = None, **options: Any)
            "Regenerate with `nndsl emit --python --backend torch SPEC` rather than editing by hand. The",
            "definitions above Model come from nndsl_torch.runtime: they compute what the Keras layers, losses",
            "and metrics of the same names compute, on channels-last tensors.",
-           '"""', "", "import math", "import os", ""]
+           '"""', "", *sorted({"import math", "import os"} | {i for i in data_imports if i.startswith("import ")}),
+           ""]
     if data_fn:
         out.append("import numpy as np")
-    out += ["import torch", "from torch import nn", "from torch.nn import functional as F", "", ""]
+    out += ["import torch", "from torch import nn", "from torch.nn import functional as F", "", "",
+            f"SEED = {literal(None if seed is None else int(seed))}  # fit seed= or nndsl emit --seed; None: unseeded"]
     if constants:
-        out += constants + ["", ""]
+        out += constants
+    out += ["", ""]
     for chunk in runtime:
         out += chunk.split("\n") + ["", ""]
     out += module_lines
@@ -351,9 +360,8 @@ def mnist_from_keras_cache():
     """MNIST as Keras caches it (~/.keras/datasets/mnist.npz, or $KERAS_HOME/datasets)."""
     home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     path = os.path.join(home, "datasets", "mnist.npz")
-    if not os.path.exists(path):
-        raise SystemExit(f"MNIST is not in {path}; `nndsl run` falls back to its bundled digits, "
-                         "this script needs the file (download it once with keras.datasets.mnist.load_data())")
+    if not os.path.exists(path):  # load_arrays() then takes nndsl's bundled digits, as `nndsl run` does
+        raise FileNotFoundError(f"MNIST is not in {path}")
     with np.load(path, allow_pickle=False) as data:
         return (data["x_train"], data["y_train"]), (data["x_test"], data["y_test"])
 '''

@@ -89,6 +89,9 @@ class TorchTrainer(Trainer):
                  "per epoch"]
         if self.autocast_dtype:
             notes.append(f"autocast {self.autocast_dtype}")
+        keras_only = [k for k in ("steps_per_execution", "jit_compile", "pipeline")
+                      if settings.get(k) is not None or model.training.fit_options.get(k) is not None]
+        self.plan_warnings = tuple(f"{k} is a Keras setting; --backend torch ignores it" for k in keras_only)
         return notes
 
     def _module(self, model):

@@ -40,7 +40,7 @@ def test_every_example_emits_a_script_whose_model_is_the_built_module(path, regi
     ast.parse(text)
     imports = {a.name.split(".")[0] for n in ast.walk(ast.parse(text)) if isinstance(n, (ast.Import, ast.ImportFrom))
                for a in (n.names if isinstance(n, ast.Import) else [type("A", (), {"name": n.module})])}
-    assert imports <= {"math", "os", "numpy", "torch"}, imports
+    assert imports <= {"math", "os", "importlib", "numpy", "torch"}, imports
     script = load_script(text, tmp_path)
     built = nndsl.build(model, backend="torch", registry=registry).eval()
     emitted = script.Model().eval()
