@@ -7,13 +7,14 @@ diagnostic, and either returns the model (with any warnings) or raises SpecError
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace as _replace
+from typing import Any
 
 from . import codes, ir
 from .diagnostics import Diagnostic, Source, Span, SpecError
 from .infer import infer
 from .lint import lint, live_names
-from .parser import gc_paused, parse
+from .parser import gc_paused, parse_recovering
 from .registry import Registry
 from .resolve import resolve
 
@@ -23,6 +24,10 @@ class CheckResult:
     model: ir.Model
     warnings: tuple[Diagnostic, ...]
     source: Source
+    # The expansion: flat v1 statements (nndsl expand prints them) and included files' text.
+    expansion: "Any" = None
+    names: "Any" = None
+    sources: "dict[str, Source] | None" = None
 
 
 def _model_name(filename: str) -> str:
@@ -34,9 +39,11 @@ def _model_name(filename: str) -> str:
 
 
 @gc_paused()  # no cycles are made; collections would rescan the growing tree
-def check_source(source: Source, registry: Registry | None = None, *, data_files: bool = False) -> CheckResult:
+def check_source(source: Source, registry: Registry | None = None, overrides: dict | None = None, *,
+                 data_files: bool = False) -> CheckResult:
     """Run every pass over ``source``; raise SpecError carrying all diagnostics on any error.
 
+    ``overrides``: `--set` values for the spec's `param`s (name -> expression).
     ``data_files``: also check that a ``data "file"`` exists, resolved as ``nndsl run`` resolves
     it (against the spec file's folder; standard input: the working directory).
     """
@@ -47,26 +54,121 @@ def check_source(source: Source, registry: Registry | None = None, *, data_files
                        "start with an input and a layer: input 784; dense 10 softmax")
     if not source.text.strip():
         raise SpecError([empty], source)
-    module = parse(source)
+    module, syntax = parse_recovering(source)
+    if module is None:
+        raise SpecError(syntax, source)
+    if not module.statements and syntax:
+        raise SpecError(syntax, source)
     if not module.statements:  # only comments, blank lines and ';'
         raise SpecError([Diagnostic(codes.EMPTY, "the spec has no statements (only comments or blank lines)",
                                     empty.span, empty.hint)], source)
-    bound, diags = resolve(module, registry)
+    includes = _Includes(source)
+    bound, diags, expansion, names = resolve(module, registry, source.filename, overrides, includes.load)
+    diags = syntax + diags
     nodes, shape_diags = infer(bound, registry)
     diags = diags + shape_diags
     diags += lint(bound, nodes, registry)
     if data_files:
         diags += _missing_data_file(bound.training.data, source.filename)
+    if expansion.assertions and not any(d.is_error for d in diags):
+        diags += _assertions(expansion, bound, nodes, names, includes, registry)
     errors = [d for d in diags if d.is_error]
-    diags.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (10**9, 0))
+    diags.sort(key=_position)
     if errors:
-        raise SpecError(diags, source)
+        raise SpecError(diags, source, includes.sources)
     # Layers no output depends on were warned about (W002); like Keras, the model leaves them out.
     live = live_names(nodes, [name for name, _ in bound.outputs])
     nodes = tuple(n for n in nodes if n.name in live)
     model = ir.Model(_model_name(source.filename), bound.inputs, nodes,
                      tuple(name for name, _ in bound.outputs), bound.training)
-    return CheckResult(model, tuple(diags), source)
+    return CheckResult(model, tuple(diags), source, expansion, names, includes.sources)
+
+
+def _position(d: Diagnostic) -> tuple:
+    """Report order: by place in the main file; inside a block, by its outermost call."""
+    origin = d.origin
+    if origin is not None and origin.frames:
+        span = origin.frames[0].call_span
+        return (span.line, span.column, d.span.line if d.span else 0, d.span.column if d.span else 0)
+    if d.span is None:
+        return (10**9, 0, 0, 0)
+    return (d.span.line, d.span.column, 0, 0)
+
+
+def _assertions(expansion, bound, nodes, names, includes, registry) -> list[Diagnostic]:
+    from .expand import check_assertions
+    from .registry import ParamCount
+
+    total = ParamCount()
+    for n in nodes:
+        total = total + n.params
+    totals = {"params": total.total, "trainable_params": total.trainable,
+              "non_trainable_params": total.non_trainable, "layers": len(nodes),
+              "macs": sum(n.macs for n in nodes)}
+    shapes = {i.name: i.shape for i in bound.inputs}
+    shapes.update((n.name, n.shape) for n in nodes)
+
+    def text_of(origin, span) -> str:
+        src = includes.source_for(origin)
+        if span.line != span.end_line:
+            return src.line(span.line)[span.column - 1:].strip()
+        return src.line(span.line)[span.column - 1:span.end_column - 1]
+
+    return check_assertions(expansion, totals, shapes, names, text_of, registry)
+
+
+class _Includes:
+    """Reads included files: relative to the including file, or ``std/NAME`` from the package."""
+
+    def __init__(self, source: Source):
+        self.main = source
+        self.sources: dict[str, Source] = {}
+
+    def source_for(self, origin) -> Source:
+        if origin is None or origin.filename == self.main.filename:
+            return self.main
+        return self.sources.get(origin.filename, self.main)
+
+    def load(self, st, including: str):
+        from . import ast
+        from .diagnostics import UsageError
+        from .parser import parse_recovering
+
+        if st.standard:
+            parts = st.path.split("/")
+            if parts[0] != "std" or len(parts) != 2:
+                return None, f"the standard library is include std/NAME, not {st.path}", []
+            from importlib import resources
+            path = resources.files("nndsl") / "std" / (parts[1] + ".nn")
+            shown = f"<std>/{parts[1]}.nn"
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                try:
+                    have = sorted(p.name[:-3] for p in (resources.files("nndsl") / "std").iterdir()
+                                  if p.name.endswith(".nn"))
+                except OSError:
+                    have = []
+                return None, f"the standard library has no '{parts[1]}' (it has: {', '.join(have) or 'nothing'})", []
+            src = Source(text, shown)
+        else:
+            if "://" in st.path:
+                return None, "includes are files, never URLs", []
+            base = os.path.dirname(including) if including and not including.startswith("<") else os.getcwd()
+            shown = os.path.normpath(os.path.join(base, st.path))
+            try:
+                src = read_source(shown)
+            except UsageError as e:
+                return None, str(e).removeprefix(shown + ": "), []
+            except SpecError as e:
+                return None, e.diagnostics[0].message, []
+        self.sources[shown] = src
+        module, problems = parse_recovering(src)
+        origin = ast.Origin(shown)
+        problems = [_replace(d, origin=origin) for d in problems]
+        if module is None or problems:
+            return None, shown, problems or [Diagnostic(codes.BAD_INCLUDE, f"cannot parse {shown}", None)]
+        return module, shown, []
 
 
 def data_base_dir(filename: str) -> str | None:

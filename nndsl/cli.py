@@ -57,7 +57,7 @@ def _print_warnings(result) -> None:
 
     color = _color(sys.stderr)
     for w in result.warnings:
-        print(render(w, result.source, color), file=sys.stderr)
+        print(render(w, result.source, color, result.sources), file=sys.stderr)
 
 
 # Commands ---------------------------------------------------------------------------------

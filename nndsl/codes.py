@@ -30,6 +30,8 @@ DUPLICATE_NAME = "E207"
 RESERVED_NAME = "E208"
 UNKNOWN_DATASET = "E209"
 UNKNOWN_CALLBACK = "E210"
+UNDEFINED_NAME = "E211"
+UNKNOWN_PARAM = "E212"
 
 # E3xx: arguments
 ARG_COUNT = "E300"
@@ -47,6 +49,14 @@ NO_OUTPUT = "E402"
 NO_SOURCE = "E403"
 BAD_OUTPUT = "E404"
 TOO_MANY_INPUTS_SEQ = "E405"
+
+# E6xx: blocks, includes and assertions (language v2)
+BAD_BLOCK = "E600"
+BLOCK_CYCLE = "E601"
+BAD_INCLUDE = "E602"
+INCLUDE_CYCLE = "E603"
+ASSERTION_FAILED = "E604"
+BAD_ASSERTION = "E605"
 
 # E5xx: the training section
 UNKNOWN_OUTPUT = "E500"
@@ -85,6 +95,8 @@ DESCRIPTIONS: dict[str, str] = {
     RESERVED_NAME: "a name that is reserved or shadows a layer",
     UNKNOWN_DATASET: "unknown built-in data set",
     UNKNOWN_CALLBACK: "unknown callback",
+    UNDEFINED_NAME: "a name used in an expression that is not defined",
+    UNKNOWN_PARAM: "--set names a parameter the spec does not declare",
     ARG_COUNT: "too many positional arguments",
     ARG_TYPE: "an argument of the wrong type",
     ARG_RANGE: "an argument out of range",
@@ -98,6 +110,12 @@ DESCRIPTIONS: dict[str, str] = {
     NO_SOURCE: "a layer with nothing to apply it to",
     BAD_OUTPUT: "an output that is not produced by a layer",
     TOO_MANY_INPUTS_SEQ: "several inputs but layers chained without a source",
+    BAD_BLOCK: "a block defined or used wrongly",
+    BLOCK_CYCLE: "blocks that call each other in a cycle",
+    BAD_INCLUDE: "an include that cannot be read or holds model statements",
+    INCLUDE_CYCLE: "files that include each other in a cycle",
+    ASSERTION_FAILED: "an assertion that does not hold",
+    BAD_ASSERTION: "an assertion that cannot be evaluated",
     UNKNOWN_OUTPUT: "a per-output loss or metric names an output that does not exist",
     MISSING_LOSS: "per-output losses leave an output without a loss",
     DUPLICATE_STATEMENT: "a training statement given twice",

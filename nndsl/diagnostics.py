@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,20 +45,33 @@ class Diagnostic:
     span: Span | None = None
     hint: str | None = None
     severity: Severity = Severity.ERROR
+    # Set on problems inside blocks or included files: the file and the calls on the way.
+    origin: "Any" = None
 
     @property
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
 
+    @property
+    def notes(self) -> list[str]:
+        """`in block 'b' called from f.nn:23:5`, innermost call first."""
+        if self.origin is None:
+            return []
+        return [f"in block '{f.block}' called from {f.filename}:{f.call_span.line}:{f.call_span.column}"
+                for f in reversed(self.origin.frames)]
+
     def to_json(self, filename: str) -> dict:
-        return {
-            "file": filename,
+        out = {
+            "file": self.origin.filename if self.origin is not None else filename,
             "severity": self.severity.value,
             "code": self.code,
             "message": self.message,
             "span": self.span.to_json() if self.span else None,
             "hint": self.hint,
         }
+        if self.notes:
+            out["notes"] = self.notes
+        return out
 
 
 class NndslError(Exception):
@@ -72,15 +85,18 @@ class SpecError(NndslError):
 
     exit_code = 1
 
-    def __init__(self, diagnostics: Sequence[Diagnostic], source: "Source"):
+    def __init__(self, diagnostics: Sequence[Diagnostic], source: "Source",
+                 sources: "dict[str, Source] | None" = None):
         self.diagnostics = tuple(diagnostics)
         self.source = source
+        # Included files, by the name diagnostics carry in their origin.
+        self.sources = dict(sources or {})
         errors = [d for d in self.diagnostics if d.is_error]
         first = errors[0] if errors else self.diagnostics[0]
-        super().__init__(render(first, source).splitlines()[0])
+        super().__init__(render(first, source, sources=self.sources).splitlines()[0])
 
     def render(self, color: bool = False) -> str:
-        return render_all(self.diagnostics, self.source, color=color)
+        return render_all(self.diagnostics, self.source, color=color, sources=self.sources)
 
 
 class UsageError(NndslError):
@@ -115,9 +131,11 @@ class Source:
 _MAX_SHOWN_LINE = 160
 
 
-def render(diag: Diagnostic, source: Source, color: bool = False) -> str:
-    """Render one diagnostic: header, the source line, carets, hint."""
+def render(diag: Diagnostic, source: Source, color: bool = False, sources: "dict[str, Source] | None" = None) -> str:
+    """Render one diagnostic: header, the source line, carets, hint, the block calls on the way."""
     bold, red, yellow, cyan, reset = ("\x1b[1m", "\x1b[31m", "\x1b[33m", "\x1b[36m", "\x1b[0m") if color else ("",) * 5
+    if diag.origin is not None and diag.origin.filename != source.filename:
+        source = (sources or {}).get(diag.origin.filename) or Source("", diag.origin.filename)
     tone = red if diag.is_error else yellow
     where = source.filename
     if diag.span is not None:
@@ -144,12 +162,15 @@ def render(diag: Diagnostic, source: Source, color: bool = False) -> str:
         out.append(f"{cyan}{pad} |{reset} {' ' * max(start, 0)}{tone}{'^' * width}{reset}")
     if diag.hint:
         out.append(f"{cyan}  = hint:{reset} {diag.hint}")
+    for note in diag.notes:
+        out.append(f"{cyan}  = note:{reset} {note}")
     return "\n".join(out)
 
 
-def render_all(diags: Iterable[Diagnostic], source: Source, color: bool = False) -> str:
+def render_all(diags: Iterable[Diagnostic], source: Source, color: bool = False,
+               sources: "dict[str, Source] | None" = None) -> str:
     diags = list(diags)
-    parts = [render(d, source, color) for d in diags]
+    parts = [render(d, source, color, sources) for d in diags]
     n_err = sum(d.is_error for d in diags)
     n_warn = len(diags) - n_err
     if n_err:

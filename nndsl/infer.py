@@ -58,7 +58,7 @@ def infer(bound: BoundModel, registry: Registry | None = None) -> tuple[tuple[ir
         except ShapeError as e:
             got = ", ".join(f"{s} {format_shape(shapes[s])}" for s in layer.inputs)
             diagnostics.append(Diagnostic(codes.SHAPE, f"{layer.layer.name}: {e.message} (input: {got})",
-                                          layer.span, e.hint))
+                                          layer.span, e.hint, origin=layer.origin))
             continue
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - plugin rules are untrusted code
             owner = plugin_owner(registry, "layers", layer.layer.name)
@@ -83,5 +83,6 @@ def infer(bound: BoundModel, registry: Registry | None = None) -> tuple[tuple[ir
             continue
         shapes[layer.name] = shape
         nodes.append(ir.Node(layer.name, layer.layer.name, layer.attrs, layer.explicit, layer.inputs, shape,
-                             count, layer.span, layer.user_named, macs))
+                             count, layer.span, layer.user_named, macs,
+                             layer.origin.block_path if layer.origin is not None else ()))
     return tuple(nodes), diagnostics

@@ -15,7 +15,9 @@ from .diagnostics import Span
 from .params import Configured, configured_from_json
 from .registry import ParamCount
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Versions from_json reads: 1 had no block paths (every node is at the top level).
+READABLE_VERSIONS = (1, 2)
 
 Shape = tuple  # tuple[int | None, ...]; None is a dimension unknown until run time
 
@@ -47,6 +49,8 @@ class Node:
     span: Span | None = None
     user_named: bool = False
     macs: int = 0
+    # The block instances the layer was expanded from, outermost first: ("conv2_block1:bottleneck",).
+    block_path: tuple[str, ...] = ()
 
     @property
     def attr(self) -> Mapping[str, Any]:
@@ -199,6 +203,7 @@ def to_json(model: Model) -> dict:
             "span": _span_json(n.span),
             "user_named": n.user_named,
             "macs": n.macs,
+            "block_path": list(n.block_path),
         } for n in model.nodes],
         "outputs": list(model.outputs),
         "params": {"trainable": model.params.trainable, "non_trainable": model.params.non_trainable,
@@ -233,9 +238,9 @@ def _span_from(d) -> Span | None:
 
 
 def from_json(data: Mapping[str, Any]) -> Model:
-    """Rebuild a model from :func:`to_json`'s output (same schema version only)."""
-    if data.get("schema") != "nndsl.ir" or data.get("schema_version") != SCHEMA_VERSION:
-        raise ValueError(f"not an nndsl IR of schema version {SCHEMA_VERSION}")
+    """Rebuild a model from :func:`to_json`'s output (this schema version or an older one)."""
+    if data.get("schema") != "nndsl.ir" or data.get("schema_version") not in READABLE_VERSIONS:
+        raise ValueError(f"not an nndsl IR of schema version {', '.join(map(str, READABLE_VERSIONS))}")
     t = data["training"]
     opt = t["optimizer"]
     return Model(
@@ -245,7 +250,7 @@ def from_json(data: Mapping[str, Any]) -> Model:
             n["name"], n["op"], tuple((k, _tuplify(v)) for k, v in n["attrs"].items()), tuple(n["explicit"]),
             tuple(n["inputs"]), _tuplify(n["shape"]),
             ParamCount(n["params"]["trainable"], n["params"]["non_trainable"]), _span_from(n["span"]),
-            bool(n.get("user_named", False)), int(n.get("macs", 0)))
+            bool(n.get("user_named", False)), int(n.get("macs", 0)), tuple(n.get("block_path", ())))
             for n in data["nodes"]),
         outputs=tuple(data["outputs"]),
         training=Training(

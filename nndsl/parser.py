@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import re
 from contextlib import contextmanager
+from fractions import Fraction
 from functools import lru_cache
 
 from lark import Lark, Token, Tree
@@ -18,10 +19,47 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from . import ast
 from . import codes
 from .diagnostics import Diagnostic, Source, Span, SpecError
+from .params import describe
 
 MAX_SOURCE_CHARS = 4 * 1024 * 1024
 MAX_NESTING = 16
 MAX_SYNTAX_ERRORS = 20
+
+
+class _Indentation:
+    """Postlexer: indentation opens a body only after a line that ends in ':'.
+
+    Like Python's INDENT/DEDENT, but a v1 spec indents freely (continuation lines, aligned
+    statements), so indentation anywhere else is ignored: only a line indented less than the
+    body it is in closes that body.
+    """
+
+    always_accept = ("_NL",)
+
+    def process(self, stream):
+        levels = [0]  # indentation of each open body; 0 is the top level
+        after_colon = False
+        for tok in stream:
+            if tok.type != "_NL":
+                after_colon = tok.type == "COLON"
+                yield tok
+                continue
+            yield tok
+            indent = len(tok.rsplit("\n", 1)[-1].expandtabs(8)) if "#" not in tok.rsplit("\n", 1)[-1] else None
+            if indent is None:  # the text ends in a comment line: no statement follows
+                indent = 0
+            if after_colon:
+                if indent > levels[-1]:
+                    levels.append(indent)
+                    yield Token.new_borrow_pos("_INDENT", "", tok)
+            else:
+                while len(levels) > 1 and indent < levels[-1]:
+                    levels.pop()
+                    yield Token.new_borrow_pos("_DEDENT", "", tok)
+            after_colon = False
+        while len(levels) > 1:
+            levels.pop()
+            yield Token("_DEDENT", "")
 
 
 @lru_cache(maxsize=None)
@@ -30,7 +68,7 @@ def grammar() -> Lark:
     return Lark.open_from_package(
         "nndsl", "grammar.lark", ("",),
         parser="lalr", lexer="contextual", propagate_positions=True,
-        maybe_placeholders=False, cache=True,
+        maybe_placeholders=False, cache=True, postlex=_Indentation(),
     )
 
 
@@ -91,6 +129,10 @@ class _ToAst:
 
     def number(self, meta, tok: Token):
         text = str(tok)
+        if tok.type == "SCALED":
+            scaled = Fraction(text[:-1]) * 10 ** {"k": 3, "M": 6, "G": 9}[text[-1]]
+            value = int(scaled) if scaled.denominator == 1 else float(scaled)
+            return ast.Number(value, text, _span(tok))
         if re.fullmatch(r"[+-]?\d+", text):
             # Bounded before int(): Python refuses to convert more than 4300 digits.
             digits = text.lstrip("+-").lstrip("0")
@@ -153,23 +195,125 @@ class _ToAst:
         name_span = Span(opener.line, opener.column, opener.line, opener.column + len(name))
         return ast.CallValue(name, positional, keywords, _span(meta), name_span)
 
+    def repeat(self, meta, count, *rest):
+        index_name = str(rest[0]) if len(rest) == 2 else None
+        return ast.Repeat(count, index_name, rest[-1], _span(meta))
+
     def chain(self, meta, *parts):
-        steps = tuple(p for p in parts if isinstance(p, ast.Call))
+        steps = tuple(p for p in parts if isinstance(p, (ast.Call, ast.Repeat)))
         return ast.Chain(steps, _span(meta))
 
     def assign(self, meta, name: Token, chain):
         return ast.Statement(chain, str(name), _span(name), False, _span(meta))
 
+    def multi_assign(self, meta, *parts):
+        *names, chain = parts
+        return ast.MultiAssign(tuple((str(n), _span(n)) for n in names), chain, _span(meta))
+
     def output(self, meta, name: Token, chain=None):
         return ast.Statement(chain, str(name), _span(name), True, _span(meta))
 
+    def output_chain(self, meta, chain):
+        return ast.Statement(chain, None, None, True, _span(meta))
+
+    def param(self, meta, name: Token, value):
+        return ast.Param(str(name), value, _span(meta), _span(name))
+
+    def let(self, meta, name: Token, value):
+        return ast.Let(str(name), value, _span(meta), _span(name))
+
+    def default(self, meta, layer: Token, *args):
+        positional, keywords, late = self._split_args(args)
+        return ast.Default(str(layer), _span(layer), keywords, positional + late, _span(meta))
+
+    def include_path(self, meta, *parts):
+        return "/".join(str(p) for p in parts)
+
+    def include(self, meta, target):
+        if isinstance(target, Token):
+            return ast.Include(self.string(meta, target).value, False, _span(meta))
+        return ast.Include(target, True, _span(meta))
+
+    def assert_(self, meta, test):
+        return ast.Assert(test, _span(meta))
+
+    def block_param(self, meta, name: Token, default=None):
+        return ast.BlockParam(str(name), default, _span(meta))
+
+    def body(self, meta, *statements):
+        return _Body(_statements(statements))
+
+    def block(self, meta, opener: Token, *rest):
+        *params, body = rest
+        name = str(opener)[:-1]
+        name_span = Span(opener.line, opener.column, opener.line, opener.column + len(name))
+        return ast.Block(name, tuple(params), body.statements, _span(meta), name_span)
+
+    def elif_(self, meta, test, body):
+        return (test, body.statements)
+
+    def else_(self, meta, body):
+        return body
+
+    def if_(self, meta, test, body, *rest):
+        branches = [(test, body.statements)]
+        otherwise: tuple = ()
+        for part in rest:
+            if isinstance(part, _Body):
+                otherwise = part.statements
+            else:
+                branches.append(part)
+        return ast.If(tuple(branches), otherwise, _span(meta))
+
+    # Expressions
+
+    def _binary(op):  # noqa: N805 - a method factory used in the class body
+        def handler(self, meta, left, right):
+            return ast.BinOp(op, left, right, _span(meta))
+        return handler
+
+    add, sub, mul, div = _binary("+"), _binary("-"), _binary("*"), _binary("/")
+    floordiv, mod, pow, or_, and_ = _binary("//"), _binary("%"), _binary("**"), _binary("or"), _binary("and")
+    del _binary
+
+    def neg(self, meta, operand):
+        return ast.UnaryOp("-", operand, _span(meta))
+
+    def pos(self, meta, operand):
+        return ast.UnaryOp("+", operand, _span(meta))
+
+    def not_(self, meta, operand):
+        return ast.UnaryOp("not", operand, _span(meta))
+
+    def compare(self, meta, first, *rest):
+        pairs = tuple((str(rest[i]), rest[i + 1]) for i in range(0, len(rest), 2))
+        return ast.Compare(first, pairs, _span(meta))
+
+    def cond(self, meta, then, test, otherwise):
+        return ast.Conditional(test, then, otherwise, _span(meta))
+
+    def attribute(self, meta, value, name: Token):
+        return ast.Attribute(value, str(name), _span(meta), _span(name))
+
+    def index(self, meta, value, index):
+        return ast.Index(value, index, _span(meta))
+
     def start(self, meta, *statements):
-        out = []
-        for s in statements:
-            if isinstance(s, ast.Chain):
-                s = ast.Statement(s, None, None, False, s.span)
-            out.append(s)
-        return ast.Module(tuple(out))
+        return ast.Module(_statements(statements))
+
+
+class _Body:
+    def __init__(self, statements):
+        self.statements = statements
+
+
+def _statements(items) -> tuple:
+    out = []
+    for s in items:
+        if isinstance(s, ast.Chain):
+            s = ast.Statement(s, None, None, False, s.span)
+        out.append(s)
+    return tuple(out)
 
 
 _RULES = tuple(name for name in vars(_ToAst) if not name.startswith("_") and name != "transform")
@@ -186,13 +330,19 @@ _WORDS = {
     "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "ARROW": "'->'",
     "_NL": "end of line", "SEMICOLON": "';'", "LPAR": "'('", "RPAR": "')'", "COMMA": "','",
     "EQUAL": "'='", "QMARK": "'?'", "CALL_OPEN": "a call such as 'concat('",
-    "OUTPUT": "'output'", "$END": "end of file",
+    "OUTPUT": "'output'", "$END": "end of file", "_INDENT": "an indented body",
+    "STAR": "an operator", "SLASH": "an operator", "PERCENT": "an operator", "__ANON_0": "an operator",
+    "__ANON_1": "an operator", "COMPARE": "an operator", "PLUS": "an operator", "MINUS": "an operator",
+    "SCALED": "a number", "LSQB": "'['", "DOT": "'.'",
 }
+# Expected only where the LALR tables merge contexts (a repeat header, the end of a body):
+# naming them would mislead more than help.
+_UNSAID = frozenset({"_NL", "SEMICOLON", "$END", "_DEDENT", "COLON", "AS"})
 
 
 def _describe_expected(expected) -> str:
-    words = sorted({_WORDS.get(t, repr(t.lower())) for t in expected if t not in {"_NL", "SEMICOLON", "$END"}})
-    if any(t in expected for t in ("_NL", "SEMICOLON", "$END")):
+    words = sorted({_WORDS.get(t, repr(t.lower())) for t in expected if t not in _UNSAID})
+    if any(t in expected for t in ("_NL", "SEMICOLON", "$END", "_DEDENT")):
         words.append("the end of the statement")
     if not words:
         return "nothing more"
@@ -264,6 +414,26 @@ def _syntax_diagnostic(err: UnexpectedInput, source: Source) -> Diagnostic:
                               "values are numbers, names, strings, tuples (1, 2) or calls such as l2(0.01)")
         return Diagnostic(codes.UNEXPECTED_CHARACTER, f"unexpected character {ch!r}", span,
                           _hint_for_char(ch))
+    if isinstance(err, UnexpectedToken) and err.token.type in _OPERATOR_TOKENS:
+        # An operator where none fits: the v1 "unexpected character" diagnostic and its hint.
+        tok = err.token
+        span = Span.point(tok.line, tok.column)
+        if tok == "-":
+            return Diagnostic(codes.UNEXPECTED_CHARACTER, "unexpected '-'", span,
+                              "chain layers with '->'; a negative number is written -1")
+        return Diagnostic(codes.UNEXPECTED_CHARACTER, f"unexpected {str(tok)!r}", span, _hint_for_char(str(tok)[0]))
+    if isinstance(err, UnexpectedToken) and err.token.type != "_INDENT" and (
+            "_INDENT" in err.expected or (set(err.expected) <= {"_NL"} and _opens_line_after_header(err.token, source))):
+        header = _header_line(source, err.token.line if err.token.line else len(source.lines))
+        return Diagnostic(codes.SYNTAX, f"expected an indented body after line {header}",
+                          _token_span(err.token, source),
+                          "indent the statements of a block or if body deeper than its header line")
+    if isinstance(err, UnexpectedToken) and err.token.type == "EQUAL":
+        word = source.line(err.token.line)[:err.token.column - 1].strip()
+        if word in _KEYWORDS:
+            column = source.line(err.token.line).index(word) + 1
+            return Diagnostic(codes.RESERVED_NAME, f"'{word}' is a reserved word", Span.point(err.token.line, column, len(word)),
+                              "pick another name")
     if isinstance(err, UnexpectedToken):
         tok = err.token
         span = _token_span(tok, source)
@@ -278,11 +448,37 @@ def _syntax_diagnostic(err: UnexpectedInput, source: Source) -> Diagnostic:
     return Diagnostic(codes.SYNTAX, str(err).splitlines()[0], None)
 
 
+_KEYWORDS = frozenset({"block", "repeat", "param", "let", "default", "include", "assert", "if", "else", "elif",
+                       "output"})
+
+# Operators of v2 expressions; where none fits they are reported like any stray character.
+_OPERATOR_TOKENS = frozenset({"COLON", "LSQB", "RSQB", "MINUS", "PLUS", "STAR", "SLASH", "PERCENT",
+                              "DOUBLESLASH", "DOUBLESTAR", "COMPARE", "DOT", "__ANON_0", "__ANON_1"})
+
+
+def _opens_line_after_header(tok: Token, source: Source) -> bool:
+    """The token starts a line, and the line before (blank lines aside) ends in ':'."""
+    if not tok.line or source.line(tok.line)[:tok.column - 1].strip():
+        return False
+    n = tok.line - 1
+    while n > 0 and not source.line(n).split("#")[0].strip():
+        n -= 1
+    return n > 0 and source.line(n).split("#")[0].rstrip().endswith(":")
+
+
+def _header_line(source: Source, line: int) -> int:
+    """The line of the `...:` header before ``line``."""
+    for n in range(min(line, len(source.lines)), 0, -1):
+        if source.line(n).split("#")[0].rstrip().endswith(":") and n != line:
+            return n
+    return line
+
+
 def _hint_for_char(ch: str) -> str | None:
     return {
         ":": "write options as key=value, e.g. activation=relu",
         "[": "write a tuple with parentheses: (3, 3)",
-        "{": "blocks are not part of the language yet",
+        "{": "a block is written 'block name(x):' with an indented body",
     }.get(ch, "outside strings and comments a spec holds names, numbers, '(', ')', ',', '=', '?', "
               "'->' and ';'; remove it or put it in a quoted string")
 
@@ -374,6 +570,12 @@ def _blank_statement(text: str, line: int) -> str:
         first -= 1
     while last + 1 < len(lines) and (lines[last + 1].lstrip().startswith("->") or lines[last].rstrip().endswith("->")):
         last += 1
+    if lines[last].split("#")[0].rstrip().endswith(":"):
+        # A block or if header: its indented body goes with it.
+        indent = len(lines[first]) - len(lines[first].lstrip())
+        while last + 1 < len(lines) and (not lines[last + 1].strip()
+                                         or len(lines[last + 1]) - len(lines[last + 1].lstrip()) > indent):
+            last += 1
     for i in range(first, last + 1):
         lines[i] = " " * len(lines[i].rstrip("\r")) + ("\r" if lines[i].endswith("\r") else "")
     return "\n".join(lines)
@@ -422,8 +624,36 @@ def parse(source: Source | str) -> ast.Module:
 
 
 def _parse(source: Source, text: str) -> ast.Module:
+    module, diagnostics = _parse_recovering(source, text)
+    if diagnostics or module is None:
+        raise SpecError(diagnostics, source)
+    return module
+
+
+def parse_recovering(source: Source) -> tuple[ast.Module | None, list[Diagnostic]]:
+    """Parse, and after syntax errors keep what still parses, so later passes report more.
+
+    Returns the module (None if nothing could be recovered) and the syntax diagnostics. The
+    module's ``recovered_names`` lists the names the broken statements would have defined, so
+    the binder does not report them as undefined.
+    """
+    text = source.text
+    if len(text) > MAX_SOURCE_CHARS or "\0" in text or _nesting_problem(text) is not None:
+        try:
+            return parse(source), []
+        except SpecError as e:
+            return None, list(e.diagnostics)
+    with gc_paused():
+        return _parse_recovering(source, text)
+
+
+_DEFINES = re.compile(r"^\s*(?:output\s+)?([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*=(?!=)")
+
+
+def _parse_recovering(source: Source, text: str) -> tuple[ast.Module | None, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     seen_lines: set[int] = set()
+    broken: list[str] = []
     while True:
         try:
             tree = grammar().parse(text)
@@ -432,14 +662,49 @@ def _parse(source: Source, text: str) -> ast.Module:
             diagnostics.append(diag)
             line = diag.span.line if diag.span else 0
             if line in seen_lines or len(diagnostics) >= MAX_SYNTAX_ERRORS or len(text) > 256 * 1024:
-                break
+                return None, diagnostics
             seen_lines.add(line)
+            before = text
+            if diag.message.startswith("expected an indented body after line "):
+                header = int(diag.message.rsplit(" ", 1)[1])
+                for n in range(header, line):
+                    text = _blank_statement(text, n)
             text = _blank_statement(text, line)
+            broken.extend(_defined_names(before, text))
             continue
-        if diagnostics:
-            break
         try:
-            return _ToAst().transform(tree)
+            module = _ToAst().transform(tree)
         except _SyntaxProblem as problem:
-            raise SpecError([problem.diagnostic], source) from None
-    raise SpecError(diagnostics, source)
+            return None, diagnostics + [problem.diagnostic]
+        if diagnostics:
+            module = ast.Module(module.statements, tuple(n for n in broken if not n.startswith("block ")), True,
+                                tuple(n[6:] for n in broken if n.startswith("block ")))
+        return module, diagnostics
+
+
+def _defined_names(before: str, after: str) -> list[str]:
+    """Names defined by the lines blanked between ``before`` and ``after``; `input` marks inputs."""
+    names: list[str] = []
+    for old, new in zip(before.split("\n"), after.split("\n")):
+        if old != new:
+            m = _DEFINES.match(old)
+            if m:
+                names.extend(n.strip() for n in m.group(1).split(","))
+            words = old.split()
+            if words and words[0] == "input" and len(words) > 1:
+                names.append(words[1])
+            m = re.match(r"\s*block\s+([A-Za-z_]\w*)\(", old)
+            if m:
+                names.append("block " + m.group(1))
+    return names
+
+
+def parse_value(text: str, where: str = "<--set>") -> ast.Value:
+    """One expression, as ``--set NAME=VALUE`` gives it; raise SpecError if it is not one."""
+    source = Source(f"let value = {text}", where)
+    if "\n" in text or "\r" in text:
+        raise SpecError([Diagnostic(codes.SYNTAX, "a value is one line", Span.point(1, 1))], source)
+    module = parse(source)
+    (st,) = module.statements
+    assert isinstance(st, ast.Let)
+    return st.value

@@ -31,6 +31,7 @@ class BoundLayer:
     inputs: tuple[str, ...]
     span: Span
     user_named: bool
+    origin: ast.Origin | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,8 @@ class _Pending:
     explicit: tuple[str, ...]
     inputs: list
     span: Span
+    origin: ast.Origin | None = None
+    fixed_name: bool = False
 
 
 @dataclass
@@ -84,7 +87,7 @@ class _Resolver:
         # tensor name -> ("input", index) / ("layer", index into pending)
         self.tensors: dict[str, tuple[str, int]] = {}
         self.tensor_spans: dict[str, Span] = {}
-        self.current: tuple[str, int] | None = None
+        self.current_ref: tuple[str, int] | None = None
         self.outputs: list[tuple[tuple[str, int], Span]] = []
         self.output_names: dict[str, Span] = {}
         self.optimizer: ir.Optimizer | None = None
@@ -102,14 +105,60 @@ class _Resolver:
         # An input statement was written (even a broken one): no "no input" cascades.
         self.input_written = False
         self.fit_span: Span | None = None
+        self.origin: ast.Origin | None = None
+        self.recovered = False
+        self.labels = 0
+        self.tensors["%poisoned"] = POISONED
+        self.shapes: list[tuple | None] = []  # shapes of pending layers, computed on request
+
+    # The expander's sink ------------------------------------------------------------------
+
+    def current(self) -> str | None:
+        """A label for the tensor the last statement produced, so a block can take it."""
+        if self.current_ref is None:
+            return None
+        self.labels += 1
+        label = f"%current{self.labels}"
+        self.tensors[label] = self.current_ref
+        return label
+
+    def shape(self, label: str) -> tuple | None:
+        """The shape of a tensor bound so far (None if it failed); each layer is inferred once."""
+        ref = self.tensors.get(label)
+        if ref is None or ref[0] == "poisoned":
+            return None
+        if ref[0] == "input":
+            return self.inputs[ref[1]].shape
+        while len(self.shapes) <= ref[1]:
+            p = self.pending[len(self.shapes)]
+            shape = None
+            in_shapes = [self.inputs[r[1]].shape if r[0] == "input" else self.shapes[r[1]] for r in p.inputs]
+            if all(s is not None for s in in_shapes):
+                try:
+                    shape = tuple(p.layer.output_shape(p.attrs, in_shapes))
+                except Exception:  # noqa: BLE001 - reported with its span by the inference pass
+                    shape = None
+            self.shapes.append(shape)
+        return self.shapes[ref[1]]
+
+    def name_of(self, label: str) -> str | None:
+        """The final name of the tensor an expansion label (or a written name) stands for."""
+        ref = self.tensors.get(label)
+        if ref is None or ref[0] == "poisoned":
+            return None
+        return self.inputs[ref[1]].name if ref[0] == "input" else self.pending[ref[1]].name
+
+    def visible(self) -> list[str]:
+        """Tensor names a user wrote (no expander labels), for 'did you mean' hints."""
+        return [n for n in self.tensors if not n.startswith("%")]
 
     # Reporting ----------------------------------------------------------------------------
 
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
-        self.diagnostics.append(Diagnostic(code, message, span, hint))
+        self.diagnostics.append(Diagnostic(code, message, span, hint, origin=self.origin))
 
     def warn(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
-        self.diagnostics.append(Diagnostic(code, message, span, hint, Severity.WARNING))
+        self.diagnostics.append(Diagnostic(code, message, span, hint, Severity.WARNING, origin=self.origin))
 
     # Binding ------------------------------------------------------------------------------
 
@@ -193,6 +242,10 @@ class _Resolver:
     # Statements ---------------------------------------------------------------------------
 
     def statement(self, st: ast.Statement) -> None:
+        self.origin = st.origin
+        if st.alias_of is not None:
+            self.alias(st)
+            return
         if st.is_output and st.target:
             self.declared.add(st.target)
         chain = st.chain
@@ -262,7 +315,7 @@ class _Resolver:
         self.tensors[name] = ("input", len(self.inputs))
         self.tensor_spans[name] = name_span
         self.inputs.append(ir.Input(name, tuple(values["shape"]), values["dtype"], call.span))
-        self.current = ("input", len(self.inputs) - 1)
+        self.current_ref = ("input", len(self.inputs) - 1)
 
     def optimizer_statement(self, call: ast.Call) -> None:
         if not call.args or not isinstance(call.args[0], ast.Ident):
@@ -478,7 +531,7 @@ class _Resolver:
         ref = self.tensors.get(value.name)
         if ref is None:
             self.error(codes.UNDEFINED_TENSOR, f"'{value.name}' is not defined", value.span,
-                       did_you_mean(value.name, self.tensors) or "define it first: x = ... or input x ...")
+                       did_you_mean(value.name, self.visible()) or "define it first: x = ... or input x ...")
         return ref
 
     def chain_statement(self, st: ast.Statement) -> None:
@@ -493,7 +546,7 @@ class _Resolver:
             if len(steps) == 1 and head.name not in self.tensors:
                 # `relux` alone: most likely a misspelled layer, not a missing tensor.
                 self.lookup_layer(head)
-                self.current = POISONED
+                self.current_ref = POISONED
                 return
             source = self.tensor_ref(ast.Ident(head.name, head.name_span))
             if source is None:
@@ -511,7 +564,7 @@ class _Resolver:
         elif head.parenthesized:
             source = None
         else:
-            source = self.current
+            source = self.current_ref
             if source is not None and source[0] == "input" and len(self.inputs) > 1:
                 names = [i.name for i in self.inputs]
                 self.error(codes.TOO_MANY_INPUTS_SEQ,
@@ -529,21 +582,29 @@ class _Resolver:
             produced = self.layer_step(step, produced)
         assert produced is not None  # every chain here has at least one step
         if produced[0] != "layer":
-            self.current = produced
+            self.current_ref = produced
             if st.target:
                 # Keep later statements from cascading into "undefined" errors.
                 if st.target not in self.tensors:
                     self.tensors[st.target] = POISONED
                     self.tensor_spans[st.target] = st.target_span or st.span
             return
-        if st.target is not None:
+        if st.synthetic:
+            self.tensors[st.target] = produced
+            if st.is_output:
+                self.outputs.append((produced, st.span))
+        elif st.target is not None:
             if self.check_new_name(st.target, st.target_span or st.span):
+                if self.pending[produced[1]].fixed_name:
+                    self.error(codes.DUPLICATE_NAME, f"the layer is named twice: '{st.target}' and "
+                               f"'{self.pending[produced[1]].name}'", st.target_span or st.span,
+                               f"drop name= or write: {self.pending[produced[1]].name} = ...")
                 self.pending[produced[1]].name = st.target
                 self.tensors[st.target] = produced
                 self.tensor_spans[st.target] = st.target_span or st.span
                 if st.is_output:
                     self.outputs.append((produced, st.target_span or st.span))
-        self.current = produced
+        self.current_ref = produced
 
     def layer_step(self, step: ast.Call, previous: tuple[str, int] | None) -> tuple[str, int]:
         """Check one layer of a chain; an input that already failed poisons the result silently.
@@ -593,7 +654,8 @@ class _Resolver:
         if bound is None:
             return POISONED
         values, explicit = bound
-        self.pending.append(_Pending(None, layer, params, values, explicit, inputs, step.span))
+        self.pending.append(_Pending(step.layer_name, layer, params, values, explicit, inputs, step.span,
+                                     self.origin, step.layer_name is not None))
         return ("layer", len(self.pending) - 1)
 
     def bind_only(self, layer: LayerDef, call: ast.Call, args) -> None:
@@ -654,11 +716,35 @@ class _Resolver:
         self.error(codes.UNKNOWN_LAYER, f"unknown layer '{step.name}'", step.name_span, hint)
         return None, step, ()
 
+    def alias(self, st: ast.Statement) -> None:
+        """`y = x -> block ...`: the block's result gets the statement's name."""
+        ref = self.tensors.get(st.alias_of or "", POISONED)
+        assert st.target is not None
+        if not self.check_new_name(st.target, st.target_span or st.span):
+            return
+        self.tensors[st.target] = ref
+        self.tensor_spans[st.target] = st.target_span or st.span
+        if ref[0] == "layer":
+            p = self.pending[ref[1]]
+            # A layer made in a block, or unnamed, takes the statement's name; one the spec
+            # named itself (a tensor name, name=) keeps its name and `target` is another name for it.
+            if p.name is None or (p.origin is not None and p.origin.frames):
+                p.name = st.target
+                p.fixed_name = False
+        if st.is_output:
+            self.declared.add(st.target)
+            if ref[0] == "layer":
+                self.outputs.append((ref, st.target_span or st.span))
+            elif ref[0] == "input":
+                self.error(codes.BAD_OUTPUT, f"input '{st.target}' cannot be an output", st.span,
+                           "apply at least one layer to it")
+        self.current_ref = ref
+
     def mark_output(self, name: str, span: Span) -> None:
         ref = self.tensors.get(name)
         if ref is None:
             self.error(codes.UNDEFINED_TENSOR, f"'{name}' is not defined", span,
-                       did_you_mean(name, self.tensors) or "define it first: output y = x -> dense 10")
+                       did_you_mean(name, self.visible()) or "define it first: output y = x -> dense 10")
             return
         if ref[0] == "poisoned":
             return
@@ -674,6 +760,8 @@ class _Resolver:
         if not self.inputs and not self.input_written:
             self.error(codes.NO_INPUT, "the model has no input", model_span,
                        "start with an input statement: input 784")
+        self.origin = None
+        self.check_fixed_names()
         # Hand out automatic names like Keras: dense, dense_1, ... skipping user names.
         taken = {p.name for p in self.pending if p.name} | {i.name for i in self.inputs}
         counters: dict[str, int] = {}
@@ -696,7 +784,7 @@ class _Resolver:
         user_named = {p.name for p in self.pending if p.name in self.tensors}
         layers = tuple(BoundLayer(p.name, p.layer, p.params, tuple((q.name, p.attrs[q.name]) for q in p.params),  # type: ignore[arg-type]
                                   p.explicit, tuple(tensor_name(r) for r in p.inputs), p.span,
-                                  p.name in user_named) for p in self.pending)
+                                  p.name in user_named or p.fixed_name, p.origin) for p in self.pending)
         outputs: list[tuple[str, Span | None]] = []
         seen = set()
         for ref, span in self.outputs:
@@ -706,9 +794,9 @@ class _Resolver:
                 continue
             seen.add(name)
             outputs.append((name, span))
-        if not outputs and not self.declared and self.current is not None and self.current[0] == "layer":
-            outputs.append((tensor_name(self.current), None))
-        if not outputs and self.inputs and not self.has_errors():
+        if not outputs and not self.declared and self.current_ref is not None and self.current_ref[0] == "layer":
+            outputs.append((tensor_name(self.current_ref), None))
+        if not outputs and self.inputs and not self.has_errors() and not self.recovered:
             self.error(codes.NO_OUTPUT, "the model has no output", model_span,
                        "add a layer after the input: dense 10 softmax")
         training = ir.Training(self.optimizer, tuple(self.losses), tuple(self.metrics),
@@ -732,8 +820,30 @@ class _Resolver:
             return ()
         return tuple((o, w) for o, (_, w, _) in zip(outputs, weights))
 
+    def check_fixed_names(self) -> None:
+        """Names fixed by `name=` or made inside blocks must not meet another name."""
+        first: dict[str, tuple[Span, ast.Origin | None]] = {i.name: (i.span, None) for i in self.inputs if i.span}
+        for p in self.pending:
+            if p.name is None:
+                continue
+            if p.name in first:
+                span, origin = first[p.name]
+                where = _where(span, origin)
+                self.diagnostics.append(Diagnostic(
+                    codes.DUPLICATE_NAME, f"two layers are named '{p.name}'", p.span,
+                    f"the other is at {where}; give one of them name=...", origin=p.origin))
+                continue
+            first[p.name] = (p.span, p.origin)
+
     def has_errors(self) -> bool:
         return any(d.is_error for d in self.diagnostics)
+
+
+def _where(span: Span, origin: ast.Origin | None) -> str:
+    if origin is None:
+        return f"line {span.line}"
+    return f"{origin.filename}:{span.line}:{span.column}" + (
+        f" (in block '{origin.frames[-1].block}')" if origin.frames else "")
 
 
 def _value_span(raw: Any, fallback: Span) -> Span:
@@ -755,11 +865,37 @@ def _signature(params: Sequence[Param]) -> str:
     return " ".join(parts)
 
 
-def resolve(module: ast.Module, registry: Registry) -> tuple[BoundModel, list[Diagnostic]]:
-    """Bind a parsed module against the registry; return the bound model and diagnostics."""
+def resolve(module: ast.Module, registry: Registry, filename: str = "<string>",
+            overrides: dict | None = None, include=None):
+    """Expand a parsed module and bind it against the registry, one statement at a time.
+
+    Returns the bound model, every diagnostic, and the expansion (the flat statements and the
+    assertions still to check).
+    """
+    from .expand import Expander
+
     r = _Resolver(registry)
-    for st in module.statements:
-        r.statement(st)
+    if module.recovered:  # after syntax errors: no cascades from what the broken lines meant
+        r.input_written = True
+        r.recovered = True
+        for name in module.recovered_names:
+            r.tensors.setdefault(name, POISONED)
+            r.declared.add(name)
+    expansion = Expander(r, registry, filename, overrides, include).run(module)
+    if any(d.is_error for d in expansion.diagnostics):
+        r.recovered = True  # statements were left out: "no output" would be a cascade
     span = module.statements[0].span if module.statements else Span.point(1, 1)
     bound = r.finish(Span.point(span.line, span.column))
-    return bound, r.diagnostics
+    return bound, _once(expansion.diagnostics + r.diagnostics), expansion, r.name_of
+
+
+def _once(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """One diagnostic per distinct problem: a mistake in a block is not repeated per copy."""
+    seen: set = set()
+    out = []
+    for d in diagnostics:
+        key = (d.code, d.message, d.span, d.origin.filename if d.origin is not None else None)
+        if d.origin is None or key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
