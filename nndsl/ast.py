@@ -45,6 +45,8 @@ class Unknown:
 class Tuple:
     items: tuple["Value", ...]
     span: Span
+    # `(x)` without a comma: a one-item tuple in v1; nndsl.expand unwraps it when x is a constant.
+    grouping: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -709,6 +709,14 @@ class Expander:
         """An argument as the binder will see it: literal values, names, tuples, call values."""
         if isinstance(value, (ast.Number, ast.String, ast.Unknown)):
             return value
+        if isinstance(value, ast.Tuple) and value.grouping:
+            # A whole argument `(3)`, `((3))`, `(relu)`: the one-item tuple of v1; `(width)` is width.
+            inner = value.items[0]
+            if isinstance(inner, ast.Ident) and not isinstance(self.lookup(inner.name, env), (Sym, type(None))) \
+                    and self.lookup(inner.name, env) is not _MISSING:
+                return self.value_node(inner, env, frame, names)
+            if isinstance(inner, (ast.Number, ast.String, ast.Unknown, ast.Ident, ast.Tuple)):
+                return ast.Tuple((self.value_node(inner, env, frame, names),), value.span)
         if isinstance(value, ast.Ident):
             found = self.lookup(value.name, env)
             if found is _MISSING or isinstance(found, Sym) or (names and isinstance(found, TensorVal)):
@@ -907,6 +915,8 @@ class _Evaluator:
         return found
 
     def eval_Tuple(self, node: ast.Tuple) -> Any:
+        if node.grouping:
+            return self.eval(node.items[0])  # `(a)` is `a` inside expressions
         return tuple(self.eval(i) for i in node.items)
 
     def number(self, node: ast.Value, what: str) -> Any:

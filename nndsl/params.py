@@ -45,7 +45,9 @@ def describe(value: ast.Value) -> str:
     if isinstance(value, ast.CallValue):
         parts = [describe(a) for a in value.args] + [f"{k.name}={describe(k.value)}" for k in value.keywords]
         return f"{value.name}({', '.join(parts)})"
-    return "(" + ", ".join(describe(v) for v in value.items) + ")"
+    if isinstance(value, ast.Tuple):
+        return "(" + ", ".join(describe(v) for v in value.items) + ")"
+    return "an expression"
 
 
 def _kind_of(value: ast.Value) -> str:

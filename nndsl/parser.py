@@ -158,6 +158,11 @@ class _ToAst:
     def unknown(self, meta):
         return ast.Unknown(_span(meta))
 
+    def paren(self, meta, inner):
+        if isinstance(inner, (ast.Number, ast.String, ast.Ident, ast.Unknown, ast.Tuple)):
+            return ast.Tuple((inner,), _span(meta), grouping=True)
+        return inner
+
     def tuple(self, meta, *items):
         return ast.Tuple(tuple(i for i in items if i is not None), _span(meta))
 

@@ -510,6 +510,8 @@ class _Resolver:
     # Layer chains -------------------------------------------------------------------------
 
     def check_new_name(self, name: str, span: Span) -> bool:
+        if name in self.tensors and name not in self.tensor_spans:
+            return True  # named by a statement with a syntax error: that error is enough
         if name in self.tensors:
             self.error(codes.DUPLICATE_NAME, f"'{name}' is already defined", span,
                        f"it was defined on line {self.tensor_spans[name].line}; pick another name")
@@ -879,7 +881,8 @@ def resolve(module: ast.Module, registry: Registry, filename: str = "<string>",
         r.input_written = True
         r.recovered = True
         for name in module.recovered_names:
-            r.tensors.setdefault(name, POISONED)
+            if name not in r.tensors:
+                r.tensors[name] = POISONED  # no span: a later definition is not a duplicate
             r.declared.add(name)
     expansion = Expander(r, registry, filename, overrides, include).run(module)
     if any(d.is_error for d in expansion.diagnostics):
