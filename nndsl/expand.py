@@ -709,6 +709,11 @@ class Expander:
         """An argument as the binder will see it: literal values, names, tuples, call values."""
         if isinstance(value, (ast.Number, ast.String, ast.Unknown)):
             return value
+        if isinstance(value, ast.CallValue) and value.name not in _BUILTINS and value.name != "channels":
+            # A call value (`l2(0.01)`) is passed on with each argument evaluated where it stands.
+            return ast.CallValue(value.name, tuple(self.value_node(a, env, frame) for a in value.args),
+                                 tuple(ast.Keyword(k.name, self.value_node(k.value, env, frame), k.span, k.name_span)
+                                       for k in value.keywords), value.span, value.name_span)
         if isinstance(value, ast.Tuple) and value.grouping:
             # A whole argument `(3)`, `((3))`, `(relu)`: the one-item tuple of v1; `(width)` is width.
             inner = value.items[0]
