@@ -12,14 +12,55 @@ from ..diagnostics import NndslError
 from .trainer import Trainer
 
 
-def load_keras_model(path):
-    """``keras.models.load_model`` in safe mode, with nndsl's own layer classes registered."""
+def load_keras_model(path, model=None, registry=None):
+    """``keras.models.load_model`` in safe mode, with nndsl's own layer classes registered and,
+    given the run's IR, the Keras classes of the plugin layers it uses (imported from the
+    installed plugins' own lowerings, never from module names read out of the file)."""
     from ..kerasenv import import_keras
 
     keras = import_keras()
     from ..backends import keras_layers  # noqa: F401 - registers PositionEmbedding and friends
 
+    if model is not None and registry is not None:
+        import_layer_modules(model, registry)
     return keras.models.load_model(path, safe_mode=True)
+
+
+def import_layer_modules(model, registry) -> None:
+    """Import the module of every plugin Keras class ``model`` uses, which registers it with Keras."""
+    import importlib
+
+    from ..backends.keras_objects import layer_call
+    from ..registry import KerasCall
+
+    def modules(call):
+        if isinstance(call, KerasCall):
+            if "." in call.module:
+                yield call.module
+            for value in (*call.args, *(v for _, v in call.kwargs)):
+                yield from modules(value)
+        elif isinstance(value := call, tuple):
+            for item in value:
+                yield from modules(item)
+
+    for node in model.nodes:
+        for module in modules(layer_call(node, registry)):
+            importlib.import_module(module)
+
+
+def _load_error(path, error) -> str:
+    """Keras' message, or for a class it cannot find, which one and what to do (its own runs on)."""
+    import re
+
+    text = str(error)
+    missing = re.search(r"Could not locate class '([^']+)'", text)
+    if missing:
+        module = re.search(r"'module': '([^']+)', 'class_name': '" + re.escape(missing.group(1)), text)
+        where = f" from module {module.group(1)}" if module else ""
+        return (f"{path}: cannot load the model: it uses the custom Keras class '{missing.group(1)}'{where}, "
+                "which is not registered; install the plugin that provides it (in a run directory nndsl imports "
+                "it), or import that module before loading the file")
+    return f"{path}: cannot load the model: {type(error).__name__}: {text}"
 
 
 def keras_backend() -> str:
@@ -100,16 +141,16 @@ class KerasTrainer(Trainer):
 
     def restore(self, model, settings, checkpoint):
         self.model = model
-        self.keras_model = self._guarded(lambda: load_keras_model(checkpoint))
+        self.keras_model = self._guarded(lambda: load_keras_model(checkpoint, model, self.registry))
 
     def load(self, model, path):
         from .runner import RunError
 
         self.model = model
         try:
-            self.keras_model = load_keras_model(path)
+            self.keras_model = load_keras_model(path, model, self.registry)
         except Exception as e:  # noqa: BLE001 - a corrupt or foreign file: say which and why
-            raise RunError(f"{path}: cannot load the model: {type(e).__name__}: {e}") from e
+            raise RunError(_load_error(path, e)) from e
 
     def _callbacks(self, reporter, has_validation: bool, run_dir: str | None, resuming: bool = False) -> list:
         """The spec's callbacks as Keras objects; files they write go inside the run directory.
