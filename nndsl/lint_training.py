@@ -41,7 +41,7 @@ def lint_training(bound: BoundModel, nodes: tuple[ir.Node, ...], registry: Regis
     outputs = [name for name, _ in bound.outputs]
     out += _monitors(bound, outputs, registry)
     out += _scheduled_rate(t)
-    out += _class_weight(bound, nodes, outputs)
+    out += _class_weight(bound, nodes, outputs, registry)
     out += _loss_activation(bound, nodes, outputs, registry)
     return out
 
@@ -97,7 +97,7 @@ def _output_classes(node: ir.Node | None) -> int | None:
     return width if width > 1 else 2
 
 
-def _class_weight(bound: BoundModel, nodes, outputs: list[str]) -> Iterable[Diagnostic]:
+def _class_weight(bound: BoundModel, nodes, outputs: list[str], registry: Registry) -> Iterable[Diagnostic]:
     weights = bound.training.fit_options.get("class_weight")
     if weights is None:
         return
@@ -106,6 +106,12 @@ def _class_weight(bound: BoundModel, nodes, outputs: list[str]) -> Iterable[Diag
         yield Diagnostic(codes.BAD_TRAINING, f"class_weight needs a model with one output; this one has "
                          f"{len(outputs)} ({', '.join(outputs)})", span,
                          "Keras applies class weights to single-output models only; use loss_weights between outputs")
+        return
+    loss, _ = bound.training.loss_for(outputs[0]) if outputs else (None, {})
+    definition = registry.losses.get(loss) if loss else None
+    if definition is not None and definition.labels == "values":
+        yield Diagnostic(codes.BAD_TRAINING, f"class_weight weighs samples by class, but loss {loss} compares "
+                         "values, not classes", span, "drop class_weight, or use a classification loss")
         return
     if weights == "balanced" or not outputs:
         return

@@ -58,7 +58,21 @@ def _tuple(children):
     return st.lists(children, max_size=4).map(lambda xs: "(" + ", ".join(xs) + ("," if len(xs) == 1 else "") + ")")
 
 
-values = st.recursive(st.one_of(numbers, strings, names, names, st.just("?")), _tuple, max_leaves=4)
+OBJECT_NAMES = sorted({n for table in ("regularizers", "constraints", "initializers", "schedules")
+                       for n in getattr(REGISTRY, table)} | set(LOSSES))
+
+
+def _call_value(children):
+    """`l2(0.01)`, `cosine_decay(1e-3, decay_steps=10)`: a call value, registered or not."""
+    arg = st.one_of(children, st.builds(lambda k, v: f"{k}={v}", st.sampled_from(
+        ["l2", "decay_steps", "seed", "axis", "from_logits", "gamma", "warmup_steps", "mode"]) | random_identifiers,
+        children))
+    return st.builds(lambda n, a: f"{n}(" + ", ".join(a) + ")",
+                     st.sampled_from(OBJECT_NAMES) | random_identifiers, st.lists(arg, max_size=3))
+
+
+values = st.recursive(st.one_of(numbers, strings, names, names, st.just("?")),
+                      lambda children: _tuple(children) | _call_value(children), max_leaves=4)
 keywords = st.builds(lambda k, v: f"{k}={v}", st.one_of(st.sampled_from(KEYWORD_NAMES), random_identifiers), values)
 args = st.one_of(values, keywords)
 
@@ -102,6 +116,9 @@ _act = st.sampled_from(["relu", "tanh", "sigmoid", "gelu", "linear", "softmax"])
 _vector_layers = st.one_of(
     st.builds(lambda n, a: f"dense {n} {a}", st.integers(1, 64), _act),
     st.builds(lambda n: f"dense {n} use_bias=false", st.integers(1, 64)),
+    st.builds(lambda n, r, c: f"dense {n} relu kernel_regularizer={r} kernel_constraint={c}", st.integers(1, 64),
+              st.sampled_from(["l2(0.01)", "l1(1e-4)", "l1_l2(l1=0.01, l2=0.1)", "l2", "orthogonal_regularizer(0.1)"]),
+              st.sampled_from(["max_norm(3)", "non_neg()", "unit_norm(axis=0)", "min_max_norm(0.0, 2.0)"])),
     st.builds(lambda r: f"dropout {r}", st.sampled_from(["0.1", "0.25", "0.5", "0"])),
     st.sampled_from(["batchnorm", "layernorm", "relu", "tanh", "activation sigmoid", "gaussiannoise 0.1"]),
 )
@@ -113,7 +130,10 @@ _image_layers = st.one_of(
 )
 _training = st.builds(
     lambda opt, lr, loss, metrics, fit: "\n".join(x for x in [f"{opt} {lr}", f"loss {loss}", metrics, fit] if x),
-    st.sampled_from(OPTIMIZERS), st.sampled_from(["0.001", "3e-4", "0.1", "1"]), st.sampled_from(LOSSES),
+    st.sampled_from(OPTIMIZERS), st.sampled_from(["0.001", "3e-4", "0.1", "1", "cosine_decay(1e-3, 100)",
+                                                  "exponential_decay(0.1, decay_steps=10, decay_rate=0.9)",
+                                                  "piecewise_constant_decay((10, 20), (0.1, 0.01, 0.001))"]),
+    st.sampled_from(LOSSES),
     st.sampled_from(["", "metrics accuracy", "metrics mae mse"]),
     st.sampled_from(["", "fit epochs=2 batch_size=16", "fit epochs=1 seed=3 validation_split=0.2",
                      'data "x.npz"', "data mnist"]),

@@ -170,6 +170,7 @@ def test_class_weight_needs_one_output(registry):
         "input a 4; output p = a -> dense 2 softmax; output q = a -> dense 1 sigmoid; loss p=scce q=bce; "
         "fit class_weight=balanced", registry)
     assert codes_of("input 4; dense 1 sigmoid; loss bce; fit class_weight=(1, 5)", registry) == []  # 2 classes
+    assert codes_of("input 4; dense 1 relu; loss poisson; fit class_weight=balanced", registry) == [codes.BAD_TRAINING]
 
 
 @pytest.mark.parametrize("spec, words", [
