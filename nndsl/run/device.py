@@ -32,6 +32,9 @@ class Device:
     backend: str
     software: str = ""
     platform: str = ""
+    # what drives the backend, for describe(): "Keras" (on jax, torch, ...); "" when the
+    # software is the framework itself (the torch plugin's "PyTorch 2.13.0")
+    driver: str = "Keras"
 
     def hardware(self) -> str:
         if self.kind != "CPU":
@@ -41,8 +44,8 @@ class Device:
         return f"CPU ({os.cpu_count() or '?'} cores)"
 
     def describe(self) -> str:
-        """One line: the hardware, then the Keras backend that drives it."""
-        return f"{self.hardware()}, Keras on {self.software or self.backend}"
+        """One line: the hardware, then the software that drives it (Keras and its backend)."""
+        return f"{self.hardware()}, " + (f"{self.driver} on " if self.driver else "") + (self.software or self.backend)
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "names": list(self.names), "backend": self.backend,

@@ -948,12 +948,12 @@ class Metric:
         self.total, self.count = 0.0, 0
 
     def update(self, y_true, y_pred):
-        values = self.fn(y_true, y_pred).detach().double()
-        self.total += float(values.sum())
+        values = self.fn(y_true, y_pred).detach()
+        self.total = self.total + values.double().sum()  # stays on the device: no sync per batch
         self.count += values.numel()
 
     def result(self):
-        return self.total / max(self.count, 1)
+        return float(self.total) / max(self.count, 1)
 
 
 def squared_error(y, p):

@@ -59,12 +59,14 @@ class TorchTrainer(Trainer):
         precision = settings.get("precision")
         if precision not in (None, "float32", *_PRECISIONS):
             raise UsageError(f"--precision {precision} is not available with --backend torch")
+        software = f"PyTorch {torch.__version__}"
         if torch.cuda.is_available():
             self.device = torch.device("cuda")
-            device = Device("GPU", (torch.cuda.get_device_name(0),), "torch")
+            platform = f"ROCm {torch.version.hip}" if getattr(torch.version, "hip", None) else f"CUDA {torch.version.cuda}"
+            device = Device("GPU", (torch.cuda.get_device_name(0),), "torch", software, platform, driver="")
         else:
             self.device = torch.device("cpu")
-            device = Device("CPU", ("CPU",), "torch")
+            device = Device("CPU", ("CPU",), "torch", software, driver="")
         return Placement(device, None, "default", 1)
 
     def seed(self, settings):
@@ -85,7 +87,7 @@ class TorchTrainer(Trainer):
         import torch
 
         batches = math.ceil(n_train / settings["batch_size"]) if n_train else 0
-        notes = [f"PyTorch {torch.__version__} on {self.device}", f"{batches} batches of {settings['batch_size']} "
+        notes = [f"{batches} batches of {settings['batch_size']} "
                  "per epoch"]
         if self.autocast_dtype:
             notes.append(f"autocast {self.autocast_dtype}")
@@ -205,16 +207,16 @@ class TorchTrainer(Trainer):
                 self._clip()
                 self.optimizer.step()
                 size = len(rows)
-                total += float(loss.detach()) * size
+                total = total + loss.detach() * size  # a device tensor: one sync per epoch, not per step
                 for o, value in parts.items():
-                    per_output[o] += float(value.detach()) * size
+                    per_output[o] = per_output[o] + value.detach() * size
                 seen += size
                 steps += 1
                 with torch.no_grad():
                     self._update_metrics(yb, out)
-            logs = {"loss": total / max(seen, 1)}
+            logs = {"loss": float(total) / max(seen, 1)}
             if len(outputs) > 1:
-                logs.update({f"{o}_loss": v / max(seen, 1) for o, v in per_output.items()})
+                logs.update({f"{o}_loss": float(v) / max(seen, 1) for o, v in per_output.items()})
             logs.update(self._metric_results())
             if prepared.x_val is not None:
                 logs.update({f"val_{k}": v for k, v in self.evaluate(prepared.x_val, prepared.y_val, batch).items()})
