@@ -305,6 +305,12 @@ class TorchTrainer(Trainer):
     def input_specs(self):
         return [(tuple(i.shape), i.dtype) for i in self.model.inputs]
 
+    def input_names(self):
+        return [i.name for i in self.model.inputs]
+
+    def output_names(self):
+        return list(self.model.outputs)
+
     def save(self, path):
         _write_weights(path, self.module.state_dict(), safetensors=self.model_file.endswith(".safetensors"))
 
