@@ -166,6 +166,41 @@ def peak_flops(n: int = 2048, repeats: int = 5) -> float:
     return 2 * n ** 3 / statistics.median(times)
 
 
+def backend_peak_flops(backend: str, n: int = 8192, repeats: int = 5) -> tuple[float, str]:
+    """FLOP/s of a float32 n x n matmul on the Keras backend's own default device (for GPUs), and where."""
+    if backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
+        matmul = jax.jit(jnp.matmul)
+        run, where = (lambda: matmul(a, a).block_until_ready()), str(jax.devices()[0].device_kind)
+    elif backend == "torch":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        a = torch.randn(n, n, device=device)
+        sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+
+        def run():
+            torch.matmul(a, a)
+            sync()
+
+        where = torch.cuda.get_device_name(0) if device == "cuda" else "CPU"
+    else:
+        import tensorflow as tf
+
+        a = tf.random.normal((n, n))
+        run, where = (lambda: tf.matmul(a, a).numpy()), "TensorFlow's default device"
+    run()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t)
+    return 2 * n ** 3 / statistics.median(times), where
+
+
 def prepare_data(model, registry, rows: int):
     """The bundled digits prepared for ``model``; training rows repeated to ``rows``."""
     from nndsl.datasets import load_file
@@ -222,8 +257,13 @@ def measure(args, chosen: list[str], peak: float) -> list[dict[str, Any]]:
     known = cases()
     overrides = parse_plan(args.plan)
     backend = keras.backend.backend()
-    print(f"Keras {keras.__version__} on {backend}, {os.cpu_count()} CPUs; "
-          f"peak (NumPy float32 matmul): {peak / 1e9:.1f} GFLOP/s")
+    if args.device_peak:
+        peak, where = backend_peak_flops(backend)
+        print(f"Keras {keras.__version__} on {backend}; peak ({backend} float32 matmul on {where}): "
+              f"{peak / 1e9:,.0f} GFLOP/s")
+    else:
+        print(f"Keras {keras.__version__} on {backend}, {os.cpu_count()} CPUs; "
+              f"peak (NumPy float32 matmul): {peak / 1e9:.1f} GFLOP/s")
     print(f"epochs {args.epochs}, repeats {args.repeats}, batch {args.batch_size}, "
           f"nndsl plan overrides: {overrides or 'none'}")
     results = []
@@ -255,7 +295,7 @@ def measure(args, chosen: list[str], peak: float) -> list[dict[str, Any]]:
         options = plan.compile_options
         short = ", ".join([f"steps_per_execution {options['steps_per_execution']}", plan.pipeline]
                           + ([f"jit_compile {options['jit_compile']}"] if "jit_compile" in options else []))
-        result: dict[str, Any] = {"backend": backend, "model": case.name, "plan": short}
+        result: dict[str, Any] = {"backend": backend, "model": case.name, "plan": short, "peak": peak}
         for way in ("keras", "nndsl"):
             rate = samples / statistics.median(times[way])
             flops = rate * flops_per_sample
@@ -301,14 +341,18 @@ def side_by_side(args, argv: list[str], backends: list[str], peak: float) -> int
                 continue
             with open(out.name, encoding="utf-8") as fh:
                 results += json.load(fh)
-    print(f"\nKeras backends side by side ({os.cpu_count()} CPUs, peak {peak / 1e9:.1f} GFLOP/s; "
+    peaks = sorted({f"{r['backend']} {r['peak'] / 1e9:,.0f}" for r in results}) if args.device_peak else []
+    print(f"\nKeras backends side by side ({os.cpu_count()} CPUs, peak "
+          + (f"GFLOP/s per backend: {', '.join(peaks)}" if peaks else f"{peak / 1e9:.1f} GFLOP/s")
+          + "; "
           f"{args.epochs} epochs, median of {args.repeats}; keras = a tutorial's fit, nndsl = nndsl's plan):\n")
-    print("| model | backend | keras samples/s | nndsl samples/s | nndsl % of peak | test acc nndsl | nndsl plan |")
+    print("| model | backend | keras samples/s | nndsl samples/s | % of peak keras / nndsl | test acc nndsl "
+          "| nndsl plan |")
     print("|---|---|---:|---:|---:|---:|---|")
     for r in results:
         print(f"| {r['model']} | {r['backend']} | {r['keras']['samples_per_s']:,.0f} | "
-              f"{r['nndsl']['samples_per_s']:,.0f} | {r['nndsl']['percent_of_peak']:.1f}% | "
-              f"{r['nndsl']['accuracy']:.3f} | {r['plan']} |")
+              f"{r['nndsl']['samples_per_s']:,.0f} | {r['keras']['percent_of_peak']:.1f}% / "
+              f"{r['nndsl']['percent_of_peak']:.1f}% | {r['nndsl']['accuracy']:.3f} | {r['plan']} |")
     models = list(dict.fromkeys(r["model"] for r in results))
     for model in models:
         rows = [r for r in results if r["model"] == model]
@@ -335,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default=None, metavar="B1,B2",
                         help="Keras backends to compare side by side, e.g. tensorflow,jax,torch "
                              "(default: only the current one, KERAS_BACKEND)")
+    parser.add_argument("--device-peak", action="store_true",
+                        help="measure the peak as a matmul on the backend's own device (GPUs) instead of NumPy's")
     parser.add_argument("--peak", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--json-out", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -344,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in chosen:
         if name not in known:
             parser.error(f"unknown model {name!r} (choose from {', '.join(known)})")
-    peak = args.peak or peak_flops()
+    peak = args.peak or (0.0 if args.device_peak else peak_flops())
     if args.backends:
         backends = [b.strip() for b in args.backends.split(",") if b.strip()]
         for b in backends:

@@ -19,6 +19,12 @@ What was measured (``benchmarks/train.py``, 784-32-10 seed model, 60,000 rows, b
   1/2 and 2/1 gave no consistent gain over the defaults on 2 cores and would starve a convnet.
 * ``pipeline``: ``numpy`` (Keras' own array adapter) or ``tfdata`` (see :func:`batch_dataset`);
   the default is :data:`DEFAULT_PIPELINE`, chosen by measurement, see its comment.
+
+The bullets above are TensorFlow's. Each Keras backend (and kind of device) has its own row in
+:data:`BACKEND_DEFAULTS`, measured side by side with ``benchmarks/train.py --backends
+tensorflow,jax,torch``; a setting a backend cannot honour never reaches Keras (PyTorch runs
+one batch per call), and ``pipeline tfdata`` is never a default where it would import
+TensorFlow next to another backend.
 """
 
 from __future__ import annotations

@@ -218,7 +218,7 @@ def emit_python(model: ir.Model, registry, sequential: bool, source_name: str | 
               "",
               "What `nndsl run` does, in plain Keras: the same model, compile settings, callbacks, seed",
               "(keras.utils.set_random_seed: weights, data order, dropout), data preparation, shuffle and",
-              "splits. Only the batching differs: `run` feeds whole batches through tf.data by default.",
+              "splits. Only the batching differs: `run` on TensorFlow feeds whole batches through tf.data.",
               "Data paths are relative to this script's folder. Regenerate with",
               "`nndsl emit --python SPEC -o SCRIPT` rather than editing by hand.",
               '"""',
