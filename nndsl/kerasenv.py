@@ -75,11 +75,10 @@ def choose() -> str:
         return name
     # keras.json naming a backend that is not installed is no choice to honour: Keras writes
     # "tensorflow" there itself on its first import, even when KERAS_BACKEND said otherwise.
-    if installed("tensorflow"):
-        return "tensorflow"
-    for candidate in FALLBACK_ORDER:
+    for candidate in ("tensorflow",) + FALLBACK_ORDER:
         if installed(candidate):
-            os.environ["KERAS_BACKEND"] = candidate
+            if name is not None or candidate != "tensorflow":  # else Keras' own default is right
+                os.environ["KERAS_BACKEND"] = candidate
             return candidate
     raise BackendUnavailable("Keras needs a backend and none is installed: install tensorflow, jax or torch "
                              "(see README, \"Keras backends\")")

@@ -44,6 +44,13 @@ def test_keras_json_naming_a_missing_backend_is_not_a_choice(clean, monkeypatch)
     (clean / "keras.json").write_text(json.dumps({"backend": "tensorflow"}))
     only(monkeypatch, "keras", "jax")
     assert choose() == "jax"
+    monkeypatch.delenv("KERAS_BACKEND")
+    (clean / "keras.json").write_text(json.dumps({"backend": "jax"}))
+    only(monkeypatch, "keras", "tensorflow")
+    assert choose() == "tensorflow"
+    import os
+
+    assert os.environ["KERAS_BACKEND"] == "tensorflow"  # or Keras would follow keras.json to the missing jax
     only(monkeypatch, "keras", "jax", "torch", "tensorflow")
     monkeypatch.delenv("KERAS_BACKEND")
     (clean / "keras.json").write_text(json.dumps({"backend": "torch"}))
