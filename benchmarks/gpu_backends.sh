@@ -53,6 +53,7 @@ timeout 360 python3 benchmarks/train.py --backends "$BACKENDS" --device-peak --m
 echo "=== jax: steps_per_execution 16 and 64 on the seed model (nndsl's JAX default is 1) ==="
 case ",$BACKENDS," in *,jax,*)
   for spe in 16 64; do
-    KERAS_BACKEND=jax timeout 90 python3 benchmarks/train.py --models mlp $SIZES --device-peak --plan steps_per_execution=$spe 2>&1 | grep -E "nndsl plan|^  (keras|nndsl) "
+    KERAS_BACKEND=jax timeout 90 python3 benchmarks/train.py --models mlp $SIZES --device-peak \
+        --plan steps_per_execution=$spe 2>&1 | grep -E "nndsl plan|^  (keras|nndsl) "
   done;;
 esac
