@@ -175,3 +175,22 @@ def test_resume_of_a_run_without_a_checkpoint_says_so(ids_spec, tmp_path, capsys
     capsys.readouterr()
     assert main(["run", "--resume", str(out)]) == 0
     assert f"resuming {out} from the start (no checkpoint was saved)" in capsys.readouterr().out
+
+
+@pytest.mark.keras
+def test_a_framework_error_mid_fit_is_a_run_error_not_a_crash(ids_spec, tmp_path, monkeypatch, capsys):
+    """What TensorFlow raised for bad ids (InvalidArgumentError, not a ValueError) was exit 70."""
+    import keras
+    import tensorflow as tf
+
+    write_ids(tmp_path / "ids.npz", high=40)
+
+    def failing_fit(*args, **kwargs):
+        raise tf.errors.InvalidArgumentError(None, None, "indices[0,1] = 46 is not in [0, 40)")
+
+    monkeypatch.setattr(keras.Model, "fit", failing_fit)
+    out = tmp_path / "run"
+    assert main(["run", str(ids_spec), "--out", str(out)]) == 4
+    err = capsys.readouterr().err
+    assert "training failed: InvalidArgumentError: indices[0,1] = 46 is not in [0, 40)" in err
+    assert "bug in nndsl" not in err and not out.exists()
