@@ -212,3 +212,10 @@ def test_check_reports_a_missing_data_file_relative_to_the_spec(tmp_path, capsys
     assert main(["check", str(spec)]) == 0
     # the library call (no file to resolve against) leaves data alone
     nndsl.check('input 4; dense 2 softmax; loss scce; data "nowhere.npz"')
+
+
+def test_expressions_inside_call_values_are_evaluated_before_binding(registry):
+    model = nndsl.check("let f = 2\ninput 4\ndense 4 kernel_regularizer=l2(0.001 * f)\n"
+                        "sgd exponential_decay(0.1, decay_steps=10 * f, decay_rate=0.5)\nloss mse", registry=registry)
+    assert model.nodes[0].attr["kernel_regularizer"].option["l2"] == pytest.approx(0.002)
+    assert model.training.optimizer.attr["learning_rate"].option["decay_steps"] == 20
