@@ -36,7 +36,7 @@ APPLICATIONS = {
 TUTORIAL_LINES = {"transformer_text": 46, "unet": 34}
 
 
-def transformer_text(vocab_size=20000, maxlen=200, embed_dim=32, num_heads=2, ff_dim=32, rate=0.1):
+def transformer_text(vocab_size=20000, maxlen=200, embed_dim=32, num_heads=2, ff_dim=32, rate=0.1, classes=2):
     import keras
     from keras import layers, ops
 
@@ -71,11 +71,11 @@ def transformer_text(vocab_size=20000, maxlen=200, embed_dim=32, num_heads=2, ff
     x = layers.Dropout(0.1)(x)
     x = layers.Dense(20, activation="relu")(x)
     x = layers.Dropout(0.1)(x)
-    outputs = layers.Dense(2, activation="softmax")(x)
+    outputs = layers.Dense(classes, activation="softmax")(x)
     return keras.Model(inputs=inputs, outputs=outputs)
 
 
-def unet(img_size=(160, 160), num_classes=3):
+def unet(img_size=(160, 160), classes=3):
     import keras
     from keras import layers
 
@@ -103,7 +103,7 @@ def unet(img_size=(160, 160), num_classes=3):
         residual = layers.Conv2D(filters, 1, padding="same")(residual)
         x = layers.add([x, residual])
         previous = x
-    outputs = layers.Conv2D(num_classes, 3, activation="softmax", padding="same")(x)
+    outputs = layers.Conv2D(classes, 3, activation="softmax", padding="same")(x)
     return keras.Model(inputs, outputs)
 
 
