@@ -438,6 +438,10 @@ class Expander:
             block = env.block(step.name) if isinstance(step, ast.Call) else None
             if block is not None:
                 current = flush()
+                if current is None and pending_source is None and not step.parenthesized and frame.outputs is None:
+                    # Like a layer, a block starting a statement continues from the previous result.
+                    label = self.sink.current()
+                    current = TensorVal(label, label) if label is not None else None
                 result = self.call_block(block, step, current, env, frame)
                 if isinstance(result, tuple):
                     if step is not steps[-1] or not want_all:
@@ -724,8 +728,10 @@ class Expander:
                 return ast.Tuple((self.value_node(inner, env, frame, names),), value.span)
         if isinstance(value, ast.Ident):
             found = self.lookup(value.name, env)
-            if found is _MISSING or isinstance(found, Sym) or (names and isinstance(found, TensorVal)):
+            if found is _MISSING or (names and isinstance(found, TensorVal)):
                 return value
+            if isinstance(found, Sym):  # a parameter holding a name (act=relu): the name it holds
+                return ast.Ident(found.name, value.span)
             if isinstance(found, TensorVal):
                 raise ExpandProblem(codes.ARG_TYPE, f"'{value.name}' is a tensor, not a value", value.span,
                                     f"use its shape: channels({value.name}) or {value.name}.shape")

@@ -170,3 +170,22 @@ def test_include_relative_to_the_including_file_and_cycles(tmp_path, registry):
         check_source(read_source(str(main)), registry)
     (diag,) = info.value.diagnostics
     assert diag.code == codes.INCLUDE_CYCLE and "a.nn -> " in diag.message and diag.message.endswith("a.nn")
+
+
+# Found writing the zoo (spec/examples/zoo) ----------------------------------------------
+
+def test_a_block_starting_a_statement_continues_the_implicit_chain(registry):
+    """Like a layer, a block at the start of a statement takes the previous result as its input."""
+    text = "block widen(x, n):\n    output x -> dense n\ninput 8\ndense 4\nwiden 3\nwiden 5 -> dense 2\n"
+    model = check(text, registry)
+    assert dense_units(model) == [4, 3, 5, 2]
+    assert [n.inputs for n in model.nodes][1:] == [(model.nodes[0].name,), (model.nodes[1].name,),
+                                                    (model.nodes[2].name,)]
+
+
+def test_a_name_passed_to_a_block_parameter_reaches_the_layer(registry):
+    text = ("block b(x, act=relu, n=4):\n    output x -> dense n act\n"
+            "block c(x, act=relu):\n    output x -> dense 4 activation=act\n"
+            "input z 8\ny = z -> b act=tanh\nw = z -> b\nv = z -> c act=gelu\noutput y\noutput w\noutput v\n")
+    model = check(text, registry)
+    assert [n.attr["activation"] for n in model.nodes] == ["tanh", "relu", "gelu"]

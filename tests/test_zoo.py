@@ -36,8 +36,15 @@ def present() -> list[str]:
     return [m for m in MODELS if spec_path(m).exists()]
 
 
-def check(name: str, registry=None):
-    return nndsl.load(str(spec_path(name)), registry=registry)
+def check(name: str, registry=None, **overrides):
+    """The spec's IR; ``overrides`` set spec parameters as ``--set NAME=VALUE`` does."""
+    if not overrides:
+        return nndsl.load(str(spec_path(name)), registry=registry)
+    from nndsl.check import check_source, read_source
+    from nndsl.parser import parse_value
+
+    values = {k: parse_value(str(v)) for k, v in overrides.items()}
+    return check_source(read_source(str(spec_path(name))), registry, overrides=values).model
 
 
 def code_lines(text: str) -> list[str]:
@@ -79,6 +86,28 @@ def test_spec_matches_the_keras_model(name, registry):
 def test_spec_builds_with_keras_to_the_same_counts(name, registry):
     built = nndsl.build(check(name, registry), registry=registry)
     assert counts(built) == counts(reference_model(name))
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+@pytest.mark.parametrize("name", MODELS)
+def test_one_spec_serves_the_family_with_set_classes(name, registry):
+    """`--set classes=10` gives the model Keras builds with classes=10."""
+    model = check(name, registry, classes=10)
+    trainable, non_trainable, shape = counts(reference_model(name, classes=10))
+    assert (model.params.trainable, model.params.non_trainable) == (trainable, non_trainable)
+    assert tuple(model.tensor_shape(model.outputs[0])) == shape and shape[-1] == 10
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+@pytest.mark.parametrize("alpha", [0.35, 0.5, 1.4])
+def test_mobilenet_width_multiplier(registry, alpha):
+    """`--set alpha=0.5`: keras.applications' narrower (or wider) MobileNetV2, through make_divisible."""
+    model = check("mobilenet_v2", registry, alpha=alpha)
+    trainable, non_trainable, shape = counts(reference_model("mobilenet_v2", alpha=alpha))
+    assert (model.params.trainable, model.params.non_trainable, tuple(model.tensor_shape(model.outputs[0]))) == (
+        trainable, non_trainable, shape)
 
 
 @pytest.mark.parametrize("name", MODELS)
