@@ -117,6 +117,19 @@ def _canonical(table: dict) -> list[Any]:
     return [seen[n] for n in sorted(seen)]
 
 
+def _keras(registry: Registry, kind: str, name: str) -> str:
+    """What the Keras backends lower a definition to (the catalogue's Keras column), or '-'."""
+    value = registry.lowerings("keras").get(kind, name)
+    if isinstance(value, str):
+        return value
+    return getattr(value, "name", None) or getattr(value, "cls", None) or "-"
+
+
+def _keras_class(registry: Registry, name: str) -> str:
+    value = registry.lowerings("keras").get("layer", name)
+    return getattr(value, "cls", "-")
+
+
 # Sections -----------------------------------------------------------------------------------
 
 def _layers(registry: Registry) -> list[str]:
@@ -126,12 +139,12 @@ def _layers(registry: Registry) -> list[str]:
            "order shown (`?` marks an optional one, `...` one that takes every remaining value).",
            "Merge layers take their input tensors in parentheses: `add(a, b)`.", ""]
     out += _table(("layer", "aliases", "Keras class", "signature", "inputs", "description"), [
-        (_code(l.name), _aliases(l), _code(l.keras_class), _code(signature(l.params)), _inputs(l), l.doc)
-        for l in layers])
+        (_code(l.name), _aliases(l), _code(_keras_class(registry, l.name)), _code(signature(l.params)), _inputs(l),
+         l.doc) for l in layers])
     for category in sorted({l.category for l in layers}):
         for l in (l for l in layers if l.category == category):
             out += ["", f"#### {l.name}", ""]
-            line = f"`keras.layers.{l.keras_class}`"
+            line = f"`keras.layers.{_keras_class(registry, l.name)}`"
             if l.aliases:
                 line += "; also written " + _aliases(l)
             out += [line + ". " + l.doc if l.doc else line + ".", ""]
@@ -155,7 +168,7 @@ def _optimizers(registry: Registry) -> list[str]:
     for o in _canonical(registry.optimizers):
         lr = next((p for p in o.params if p.positional), None)
         opts = ", ".join(f"`{p.name}={_value(p.default)}`" for p in o.params if not p.positional)
-        rows.append((_code(o.name), _aliases(o), _code(o.keras_class),
+        rows.append((_code(o.name), _aliases(o), _code(_keras(registry, "optimizer", o.name)),
                      _code(_value(lr.default)) if lr is not None else "", opts))
     return out + _table(("optimizer", "aliases", "Keras class", "learning rate", "options (defaults)"), rows)
 
@@ -164,7 +177,7 @@ def _losses(registry: Registry) -> list[str]:
     out = ["### Losses", "", "`loss NAME [option=value...]` for every output, or `loss OUTPUT=NAME(option=value, ...) ...`",
            "per output.", ""]
     return out + _table(("loss", "aliases", "Keras name", "targets", "options (defaults)"), [
-        (_code(l.name), _aliases(l), _code(l.keras_name), l.labels,
+        (_code(l.name), _aliases(l), _code(_keras(registry, "loss", l.name)), l.labels,
          ", ".join(f"`{p.name}={_value(p.default)}`" for p in getattr(l, "params", ())))
         for l in _canonical(registry.losses)])
 
@@ -172,7 +185,7 @@ def _losses(registry: Registry) -> list[str]:
 def _metrics(registry: Registry) -> list[str]:
     out = ["### Metrics", "", "`metrics NAME...`, or `metrics OUTPUT=NAME ...` per output.", ""]
     return out + _table(("metric", "aliases", "Keras name"), [
-        (_code(m.name), _aliases(m), _code(m.keras_name)) for m in _canonical(registry.metrics)])
+        (_code(m.name), _aliases(m), _code(_keras(registry, "metric", m.name))) for m in _canonical(registry.metrics)])
 
 
 def _activations(registry: Registry) -> list[str]:
@@ -180,7 +193,7 @@ def _activations(registry: Registry) -> list[str]:
            "Usable as a layer's `activation` (`dense 32 relu`), as `activation NAME`, and alone on a",
            "line as a layer (`relu`). `none` means no activation.", ""]
     return out + _table(("activation", "Keras name"), [
-        (_code(a.name), _code(a.keras)) for a in _canonical(registry.activations)])
+        (_code(a.name), _code(_keras(registry, "activation", a.name))) for a in _canonical(registry.activations)])
 
 
 def _datasets(registry: Registry) -> list[str]:

@@ -12,21 +12,9 @@ import errno
 import json
 import os
 import sys
-from enum import IntEnum
 from typing import Sequence
 
-
-class ExitCode(IntEnum):
-    """Exit codes, documented in README.md."""
-
-    OK = 0
-    SPEC_ERROR = 1      # the spec has errors (diagnostics printed)
-    USAGE = 2           # bad command line, missing file, unknown backend
-    DATA_ERROR = 3      # training data missing or unusable
-    RUN_ERROR = 4       # training or building failed
-    PLUGIN_ERROR = 5    # plugins conflict (two register one name)
-    INTERNAL = 70       # a bug in nndsl: please report it
-    INTERRUPTED = 130   # Ctrl-C
+from .errors import ExitCode
 
 
 def _color(stream) -> bool:
@@ -116,7 +104,10 @@ def cmd_summary(args) -> int:
     registry = _registry()
     result = _load(args.file, registry)
     _print_warnings(result)
-    print(render_summary(result.model, registry))
+    from .backends.base import choose_backend
+
+    backend = choose_backend(result.model, registry, getattr(args, "backend", None))
+    print(render_summary(result.model, lambda node: backend.layer_type(node, registry)))
     return ExitCode.OK
 
 

@@ -40,23 +40,12 @@ from typing import Mapping, Sequence, Union
 import numpy as np
 
 from . import ir
-from .diagnostics import NndslError
+from .errors import DataError  # noqa: F401 - re-exported
 
 Arrays = Union[np.ndarray, "dict[str, np.ndarray]"]
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _NPY_MAGIC = b"\x93NUMPY"
-
-
-class DataError(NndslError):
-    """Training data is missing or unusable: says what was found and what was expected."""
-
-    exit_code = 3
-
-    def __init__(self, message: str, hint: str | None = None):
-        self.message = message
-        self.hint = hint
-        super().__init__(message + (f"\n  = hint: {hint}" if hint else ""))
 
 
 @dataclass(frozen=True)

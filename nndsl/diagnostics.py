@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Iterable, Sequence
 
+from .errors import NndslError, SpecError, UsageError  # noqa: F401 - re-exported
+
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -60,6 +62,14 @@ class Diagnostic:
         return [f"in block '{f.block}' called from {f.filename}:{f.call_span.line}:{f.call_span.column}"
                 for f in reversed(self.origin.frames)]
 
+    def render(self, source: "Source", color: bool = False, sources: "dict[str, Source] | None" = None) -> str:
+        return render(self, source, color, sources=sources)
+
+    @staticmethod
+    def render_all(diags: "Iterable[Diagnostic]", source: "Source", color: bool = False,
+                   sources: "dict[str, Source] | None" = None) -> str:
+        return render_all(diags, source, color=color, sources=sources)
+
     def to_json(self, filename: str) -> dict:
         out = {
             "file": self.origin.filename if self.origin is not None else filename,
@@ -72,37 +82,6 @@ class Diagnostic:
         if self.notes:
             out["notes"] = self.notes
         return out
-
-
-class NndslError(Exception):
-    """Base of every error nndsl raises on purpose; the CLI never shows a traceback for it."""
-
-    exit_code = 1
-
-
-class SpecError(NndslError):
-    """A spec failed to parse or check; carries every diagnostic found, not just the first."""
-
-    exit_code = 1
-
-    def __init__(self, diagnostics: Sequence[Diagnostic], source: "Source",
-                 sources: "dict[str, Source] | None" = None):
-        self.diagnostics = tuple(diagnostics)
-        self.source = source
-        # Included files, by the name diagnostics carry in their origin.
-        self.sources = dict(sources or {})
-        errors = [d for d in self.diagnostics if d.is_error]
-        first = errors[0] if errors else self.diagnostics[0]
-        super().__init__(render(first, source, sources=self.sources).splitlines()[0])
-
-    def render(self, color: bool = False) -> str:
-        return render_all(self.diagnostics, self.source, color=color, sources=self.sources)
-
-
-class UsageError(NndslError):
-    """Bad command-line use (missing file, unknown backend, ...)."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ the specs below, declared in its package's ``pyproject.toml``::
 The built-in layers, optimizers, losses, metrics, activations, data sets and backends are
 registered through these same hooks (``nndsl/builtins/``). Registration hooks are called
 once per plugin when the registry is built; each returns a list of definitions (or None).
+Definitions carry meaning only; how a backend builds each one is that backend's lowering
+table, filled through ``nndsl_lowerings`` (the built-in Keras lowerings use it too).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
     from .backends.base import Backend
+    from .lowering import Lowering
     from .registry import ActivationDef, DatasetDef, LayerDef, LossDef, MetricDef, ObjectDef, OptimizerDef
 
 PROJECT = "nndsl"
@@ -33,8 +36,9 @@ def nndsl_layers() -> list[LayerDef]:
 
     Called once per plugin when the registry is built (before any spec is checked).
     Takes no arguments. Returns a list of :class:`nndsl.registry.LayerDef`: each carries its
-    signature, shape rule, parameter-count rule and Keras lowering. A name or alias that
-    another plugin already registered is an error naming both plugins.
+    signature, automatic name, shape rule and parameter-count rule (how a backend builds it
+    is a lowering: see ``nndsl_lowerings``). A name or alias that another plugin already
+    registered is an error naming both plugins.
     """
 
 
@@ -61,8 +65,7 @@ def nndsl_losses() -> list[LossDef]:
     """Register losses (``loss NAME``).
 
     Called once per plugin when the registry is built. Takes no arguments. Returns a list of
-    :class:`nndsl.registry.LossDef`, each naming what its ``keras_name`` is in Keras and what
-    kind of labels it wants.
+    :class:`nndsl.registry.LossDef`, each naming what kind of labels it wants.
     """
 
 
@@ -80,8 +83,8 @@ def nndsl_regularizers() -> list[ObjectDef]:
     """Register weight regularizers (``kernel_regularizer=l2(0.01)``).
 
     Called once per plugin when the registry is built. Takes no arguments. Returns a list of
-    :class:`nndsl.registry.ObjectDef`; the Keras backend lowers each through its table in
-    :mod:`nndsl.backends.keras_training` (a plugin adds its entry there).
+    :class:`nndsl.registry.ObjectDef`; a backend lowers each from its lowering table (kind
+    ``"regularizer"``; a plugin adds entries with ``nndsl_lowerings``).
     """
 
 
@@ -140,4 +143,18 @@ def nndsl_datasets() -> list[DatasetDef]:
     :class:`nndsl.registry.DatasetDef`. Its ``load()`` is only called by ``nndsl run`` (never by
     ``check``), returns a :class:`nndsl.datasets.RawData`, and must not hang without a
     network: fall back to a local copy or raise :class:`nndsl.datasets.DataError`.
+    """
+
+
+@hookspec
+def nndsl_lowerings(backend: str) -> list[Lowering]:
+    """Lower definitions (any plugin's, the built-ins included) for one backend.
+
+    Called through pluggy once per plugin, the first time a command needs ``backend``'s
+    lowering table (``backend`` is the table's name: ``"keras"`` for both Keras backends,
+    otherwise the backend's ``lowering_table``). Returns a list of
+    :class:`nndsl.lowering.Lowering` ``(kind, name, value)`` for that backend, or None for a
+    backend it does not lower to; ``value`` is what that backend documents (the Keras
+    backends take ``nndsl.backends.keras.KerasLayer`` for layers). A plugin's entry replaces
+    a built-in one; two plugins lowering one name keep the first, with a warning.
     """

@@ -27,7 +27,7 @@ def logged_names(training: ir.Training, outputs: list[str], registry: Registry) 
     if multi:
         names |= {f"{o}_loss" for o in outputs}
     for output, metric in training.metrics:
-        logged = registry.metrics[metric].keras_name
+        logged = registry.metrics[metric].logged_as
         if multi:
             names |= {f"{o}_{logged}" for o in ([output] if output else outputs)}
         else:
@@ -69,8 +69,9 @@ def _monitors(bound: BoundModel, outputs: list[str], registry: Registry) -> Iter
             prefix = "val_" if monitor.startswith("val_") else ""
             choices = sorted(prefix + n for n in logged if not (prefix and n == "learning_rate"))
             metric = registry.metrics.get(base)
-            if metric is not None and metric.keras_name in logged:
-                hint = f"the logs call the metric {base} '{prefix}{metric.keras_name}': monitor={prefix}{metric.keras_name}"
+            if metric is not None and metric.logged_as in logged:
+                as_logged = prefix + metric.logged_as
+                hint = f"the logs call the metric {base} '{as_logged}': monitor={as_logged}"
             else:
                 hint = (did_you_mean(monitor, choices) or
                         f"logged: {', '.join(choices)}; add the metric (metrics ...) or watch one of these")

@@ -16,20 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from . import ast
+from .errors import ArgError  # noqa: F401 - re-exported
 
 REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()
-
-
-class ArgError(Exception):
-    """A value does not fit its parameter; message says what was received and expected."""
-
-    def __init__(self, message: str, hint: str | None = None, code: str | None = None,
-                 span: Any = None):
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-        self.code = code
-        self.span = span
 
 
 def describe(value: ast.Value) -> str:

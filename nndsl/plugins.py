@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import importlib
 import os
+import types
 from dataclasses import dataclass, field
 
 import pluggy
 
 from . import hookspecs
+from .errors import PluginError  # noqa: F401 - re-exported
+from .lowering import LoweringTable, check_entry
 from .registry import Registry, RegistryError, iter_defs
 
 ENTRY_POINT_GROUP = "nndsl"
@@ -36,10 +39,6 @@ BUILTIN_PLUGINS = (
 # Registration hooks, in the order the registry is filled.
 TABLES = ("regularizers", "constraints", "initializers", "schedules", "callbacks",
           "activations", "layers", "optimizers", "losses", "metrics")
-
-
-class PluginError(Exception):
-    """A plugin conflict that cannot be skipped safely (two plugins claim one name)."""
 
 
 @dataclass
@@ -65,6 +64,12 @@ class PluginManager:
     def register(self, plugin: object, name: str, *, distribution: str | None = None,
                  version: str | None = None, builtin: bool = False) -> bool:
         """Register a plugin object; on a bad hook implementation warn and skip it."""
+        try:
+            hash(plugin)
+        except TypeError:  # pluggy keeps plugins in sets: hold an unhashable one's attributes in a module
+            proxy = types.ModuleType(name)
+            proxy.__dict__.update({k: getattr(plugin, k) for k in dir(plugin) if not k.startswith("__")})
+            plugin = proxy
         try:
             self.pm.register(plugin, name=name)
             self.pm.check_pending()
@@ -181,7 +186,7 @@ def build_registry(pm: PluginManager) -> Registry:
         for impl in hook.get_hookimpls():  # registration order: built-ins first
             owner = pm.pm.get_name(impl.plugin) or "?"
             try:
-                defs = list(iter_defs(impl.function()))
+                defs = [d for result in _call_one(pm, f"nndsl_{table}", impl.plugin) for d in iter_defs(result)]
             except (Exception, SystemExit) as exc:  # noqa: BLE001 - plugins are untrusted input
                 registry.warnings.append(f"plugin {owner!r} skipped: its nndsl_{table} hook raised "
                                          f"{type(exc).__name__}: {exc}")
@@ -198,7 +203,38 @@ def build_registry(pm: PluginManager) -> Registry:
                     registry.add(table, item, owner)
                 except RegistryError as exc:
                     raise PluginError(str(exc)) from None
+    registry.lowering_source = lambda backend: collect_lowerings(pm, backend)
     return registry
+
+
+def _call_one(pm: PluginManager, hook_name: str, plugin: object, **kwargs) -> list:
+    """Call one plugin's implementation of a hook through pluggy (so hook arguments can grow)."""
+    others = [p for _, p in pm.pm.list_name_plugin() if p is not plugin]
+    return pm.pm.subset_hook_caller(hook_name, remove_plugins=others)(**kwargs)
+
+
+def collect_lowerings(pm: PluginManager, backend: str) -> LoweringTable:
+    """Every plugin's ``nndsl_lowerings(backend=...)`` entries, merged into one table.
+
+    Built-ins first, then installed plugins in load order; a plugin's entry replaces a
+    built-in one. A plugin whose hook raises or returns something malformed is skipped with
+    a warning; two plugins lowering one name keep the first and warn.
+    """
+    table = LoweringTable(backend)
+    for impl in pm.hook.nndsl_lowerings.get_hookimpls():  # registration order: built-ins first
+        owner = pm.pm.get_name(impl.plugin) or "?"
+        info = pm.info.get(owner)
+        try:
+            entries = [check_entry(e, owner, backend)
+                       for result in _call_one(pm, "nndsl_lowerings", impl.plugin, backend=backend)
+                       for e in iter_defs(result)]
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - plugins are untrusted input
+            table.warnings.append(f"plugin {owner!r} skipped: its nndsl_lowerings hook raised "
+                                  f"{type(exc).__name__}: {exc}")
+            continue
+        for entry in entries:
+            table.add(entry, owner, builtin=bool(info and info.builtin))
+    return table
 
 
 _default: tuple[PluginManager, Registry] | None = None

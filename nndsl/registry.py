@@ -10,19 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from .diagnostics import NndslError
+from .errors import PluginCodeError, RegistryError, ShapeError  # noqa: F401 - re-exported
 from .params import Param
 
 Shape = tuple  # tuple[int | None, ...], without the batch dimension
-
-
-class ShapeError(Exception):
-    """A layer cannot take the shape(s) it was given; message in the user's terms."""
-
-    def __init__(self, message: str, hint: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,21 +29,6 @@ class ParamCount:
         return ParamCount(self.trainable + other.trainable, self.non_trainable + other.non_trainable)
 
 
-@dataclass(frozen=True, slots=True)
-class KerasCall:
-    """How to construct one Keras object: ``keras.layers.<cls>(*args, **kwargs)``.
-
-    Both the in-process Keras backends and the Python emitter read this, so the model built
-    in-process and the emitted script cannot drift apart. Arguments may themselves be
-    KerasCalls (``Bidirectional(LSTM(64))``).
-    """
-
-    cls: str
-    args: tuple = ()
-    kwargs: tuple[tuple[str, Any], ...] = ()
-    module: str = "layers"
-
-
 def _no_params(attrs: Mapping[str, Any], shapes: Sequence[Shape]) -> ParamCount:
     return ParamCount()
 
@@ -63,87 +39,39 @@ def _no_macs(attrs: Mapping[str, Any], shapes: Sequence[Shape]) -> int:
 
 @dataclass(frozen=True)
 class LayerDef:
-    """A layer the language knows.
+    """A layer the language knows: its meaning only, never how a backend builds it.
+
+    How each backend builds a layer is that backend's lowering table (see
+    :mod:`nndsl.lowering`); a plugin adds entries with the ``nndsl_lowerings`` hook.
 
     Args:
         name: the spec name, lower case (``conv2d``).
-        keras_class: the ``keras.layers`` class it lowers to (``Conv2D``).
-        params: the signature; spec names are Keras' keyword names.
+        auto_name: prefix of automatic layer names (``dense`` gives ``dense``, ``dense_1``, ...);
+            part of the language: the IR and the summary show these names.
+        params: the signature.
         output_shape: ``(attrs, input_shapes) -> shape``; raises ShapeError.
-        count_params: ``(attrs, input_shapes) -> ParamCount``, exactly as Keras counts.
+        count_params: ``(attrs, input_shapes) -> ParamCount``.
         count_macs: ``(attrs, input_shapes) -> int``: multiply-accumulates of one sample's forward
             pass. Weighted layers (dense, convolutions, recurrent, attention) count theirs; the
             rest keep the default 0, as does a layer whose size depends on an unknown dimension.
-        keras_positional: how many leading params Keras code passes positionally.
         min_inputs, max_inputs: how many input tensors it takes (``None``: any number).
-        aliases: other accepted names (Keras' lower-cased class names).
-        keras_name: prefix of automatic layer names (Keras' snake_case of the class).
-        lower_keras: optional custom lowering ``(attrs, explicit) -> KerasCall``.
-        call_style: how a backend applies the layer to its input tensors: ``"single"``
-            (``layer(x)``), ``"list"`` (``layer([a, b])``, merges), ``"args"`` (``layer(q, v)``;
-            one input is passed twice, for self-attention); ``"auto"`` picks single or list.
-        lowerings: ``(backend name, fn)`` pairs: how a third-party backend lowers this layer
-            (``fn(node)``; see :meth:`nndsl.backends.base.Backend.lower_layer`).
+        aliases: other accepted names.
         expand_params: optional ``(registry, positional_args) -> params`` for layers whose
             signature depends on their first argument (``bidirectional lstm 64``).
     """
 
     name: str
-    keras_class: str
+    auto_name: str
     params: tuple[Param, ...]
     output_shape: Callable[[Mapping[str, Any], Sequence[Shape]], Shape]
     count_params: Callable[[Mapping[str, Any], Sequence[Shape]], ParamCount] = _no_params
     count_macs: Callable[[Mapping[str, Any], Sequence[Shape]], int] = _no_macs
-    keras_positional: int = 0
     min_inputs: int = 1
     max_inputs: int | None = 1
     aliases: tuple[str, ...] = ()
-    keras_name: str | None = None
     doc: str = ""
     category: str = "core"
-    lower_keras: Callable[[Mapping[str, Any], Sequence[str]], KerasCall] | None = None
-    call_style: str = "auto"
-    lowerings: tuple[tuple[str, Callable[[Any], Any]], ...] = ()
     expand_params: Callable[["Registry", Sequence[Any]], tuple[Param, ...]] | None = None
-
-    @property
-    def input_style(self) -> str:
-        if self.call_style != "auto":
-            return self.call_style
-        return "single" if self.max_inputs == 1 else "list"
-
-    @property
-    def auto_name(self) -> str:
-        return self.keras_name or _snake(self.keras_class)
-
-    def keras_call(self, attrs: Mapping[str, Any], explicit: Sequence[str], params: Sequence[Param] | None = None) -> KerasCall:
-        """The Keras constructor call for a node: only explicitly given arguments, like hand-written code."""
-        if self.lower_keras is not None:
-            return self.lower_keras(attrs, explicit)
-        return default_keras_call(self.keras_class, params or self.params, attrs, explicit, self.keras_positional)
-
-
-def default_keras_call(cls: str, params: Sequence[Param], attrs: Mapping[str, Any], explicit: Sequence[str],
-                       positional: int, module: str = "layers") -> KerasCall:
-    args: list[Any] = []
-    kwargs: list[tuple[str, Any]] = []
-    in_positional = True
-    for i, p in enumerate(params):
-        given = p.name in explicit
-        if i < positional and in_positional and given:
-            args.append(attrs[p.name])
-            continue
-        in_positional = False
-        if given:
-            kwargs.append((p.name, attrs[p.name]))
-    return KerasCall(cls, tuple(args), tuple(kwargs), module)
-
-
-def _snake(name: str) -> str:
-    import re
-
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
 @dataclass(frozen=True)
@@ -151,12 +79,7 @@ class ActivationDef:
     """An activation usable as ``activation=NAME`` and as a bare layer (``relu``)."""
 
     name: str
-    keras_name: str | None = None
     doc: str = ""
-
-    @property
-    def keras(self) -> str:
-        return self.keras_name or self.name
 
 
 @dataclass(frozen=True)
@@ -164,7 +87,6 @@ class OptimizerDef:
     """An optimizer statement: ``adam 3e-4 beta_1=0.9``. The first param is the learning rate."""
 
     name: str
-    keras_class: str
     params: tuple[Param, ...]
     aliases: tuple[str, ...] = ()
     doc: str = ""
@@ -172,14 +94,13 @@ class OptimizerDef:
 
 @dataclass(frozen=True)
 class LossDef:
-    """A loss name Keras' ``compile`` accepts.
+    """A loss: ``loss NAME``.
 
     ``labels`` says what targets it wants, so ``run`` can prepare them:
     ``"sparse"`` (integer class ids), ``"one_hot"``, ``"binary"`` or ``"values"``.
     """
 
     name: str
-    keras_name: str
     labels: str = "values"
     aliases: tuple[str, ...] = ()
     doc: str = ""
@@ -189,10 +110,20 @@ class LossDef:
 
 @dataclass(frozen=True)
 class MetricDef:
+    """A metric: ``metrics NAME``.
+
+    ``log_name`` is the column ``nndsl run`` logs it under (``history.csv``, what callbacks
+    ``monitor``), the same in every backend; default: ``name``.
+    """
+
     name: str
-    keras_name: str
     aliases: tuple[str, ...] = ()
     doc: str = ""
+    log_name: str | None = None
+
+    @property
+    def logged_as(self) -> str:
+        return self.log_name or self.name
 
 
 @dataclass(frozen=True)
@@ -202,7 +133,7 @@ class ObjectDef:
 
     Meaning only: the signature, its documentation and an optional cross-parameter rule
     ``validate(values) -> problem or None`` (values include defaults). Each backend lowers it by
-    (table, name); the Keras lowerings are in :mod:`nndsl.backends.keras_training`.
+    (kind, name) in its lowering table (``nndsl_lowerings``); Keras': :mod:`nndsl.backends.keras.training`.
     """
 
     name: str
@@ -234,10 +165,6 @@ class DatasetDef:
     aliases: tuple[str, ...] = ()
 
 
-class RegistryError(Exception):
-    """Two plugins registered the same name, or a plugin returned something malformed."""
-
-
 @dataclass
 class Registry:
     """Every registered definition by name (aliases included), with who registered it."""
@@ -256,6 +183,9 @@ class Registry:
     backends: dict[str, Any] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # (backend) -> LoweringTable; set by nndsl.plugins.build_registry to ask the plugins
+    lowering_source: Callable[[str], Any] | None = field(default=None, repr=False)
+    _lowerings: dict[str, Any] = field(default_factory=dict, repr=False)
 
     _TYPES: Mapping[str, type] = field(default_factory=lambda: {
         "layers": LayerDef, "activations": ActivationDef, "optimizers": OptimizerDef,
@@ -299,6 +229,16 @@ class Registry:
             target[n] = item
             self.owners[(table, n)] = owner
 
+    def lowerings(self, backend: str):
+        """The merged :class:`nndsl.lowering.LoweringTable` for ``backend`` (asked for once)."""
+        table = self._lowerings.get(backend)
+        if table is None:
+            from .lowering import LoweringTable
+
+            table = self.lowering_source(backend) if self.lowering_source else LoweringTable(backend)
+            self._lowerings[backend] = table
+        return table
+
     def canonical(self, table: str) -> list[str]:
         """Canonical names only (no aliases), sorted."""
         return sorted({item.name for item in getattr(self, table).values()})
@@ -329,16 +269,13 @@ def _check_layer_def(layer: LayerDef, owner: str) -> None:
         problem = f"params {layer.params!r:.80} (expected a tuple of nndsl.params.Param)"
     elif not all(callable(f) for f in (layer.output_shape, layer.count_params, layer.count_macs)):
         problem = "a shape, parameter-count or MAC-count rule that is not callable"
-    elif not all(f is None or callable(f) for f in (layer.lower_keras, layer.expand_params)):
-        problem = "a lower_keras or expand_params that is not callable"
+    elif layer.expand_params is not None and not callable(layer.expand_params):
+        problem = "an expand_params that is not callable"
+    elif not (isinstance(layer.auto_name, str) and layer.auto_name.isidentifier() and layer.auto_name.isascii()
+              and layer.auto_name == layer.auto_name.lower()):
+        problem = f"auto_name {layer.auto_name!r:.80} (expected a lower-case identifier such as 'dense')"
     if problem is not None:
         raise RegistryError(f"plugin {owner!r} registered layer {layer.name!r} with {problem}")
-
-
-class PluginCodeError(NndslError):
-    """Code a plugin contributed (a lowering, a rule) failed while nndsl ran it."""
-
-    exit_code = 5
 
 
 def plugin_owner(registry: "Registry | None", table: str, name: str) -> str | None:

@@ -1,20 +1,21 @@
 """A model summary table in the layout of Keras' ``model.summary()``, from the IR alone.
 
 Keras has no MACs column; nndsl adds one (multiply-accumulates of one sample's forward pass).
+
+The "(type)" column says what each layer is in a backend's words (``layer_type``: the
+chosen backend's :meth:`~nndsl.backends.base.Backend.layer_type`); by default the spec's op.
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 from . import ir
 from .infer import format_shape
 
 
-def _keras_class(op: str, registry) -> str:
-    layer = registry.layers.get(op) if registry is not None else None
-    return layer.keras_class if layer is not None else op
-
-
-def summary_rows(model: ir.Model, registry=None) -> list[tuple[str, str, str, str, str]]:
+def summary_rows(model: ir.Model,
+                 layer_type: Callable[[ir.Node], str] | None = None) -> list[tuple[str, str, str, str, str]]:
     """(layer (type), output shape, params, MACs, connected to) for every input and layer."""
     rows = []
     show_inputs = not model.is_chain
@@ -22,17 +23,14 @@ def summary_rows(model: ir.Model, registry=None) -> list[tuple[str, str, str, st
         for i in model.inputs:
             rows.append((f"{i.name} (InputLayer)", format_shape(i.shape), "0", "0", "-"))
     for n in model.nodes:
-        cls = _keras_class(n.op, registry)
-        if n.op == "bidirectional":
-            inner = _keras_class(n.attr.get("layer", ""), registry)
-            cls = f"Bidirectional({inner})" if inner else cls
+        cls = layer_type(n) if layer_type is not None else n.op
         rows.append((f"{n.name} ({cls})", format_shape(n.shape), f"{n.params.total:,}", f"{n.macs:,}",
                      ", ".join(n.inputs)))
     return rows
 
 
-def render_summary(model: ir.Model, registry=None) -> str:
-    rows = summary_rows(model, registry)
+def render_summary(model: ir.Model, layer_type: Callable[[ir.Node], str] | None = None) -> str:
+    rows = summary_rows(model, layer_type)
     with_links = not model.is_chain
     headers = ("Layer (type)", "Output Shape", "Param #", "MACs", "Connected to")
     cols = 5 if with_links else 4

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import nndsl
-from nndsl.backends.keras_objects import build_graph
+from nndsl.backends.keras.build import build_graph
 
 
 def assert_keras_parity(text: str, registry) -> "nndsl.ir.Model":

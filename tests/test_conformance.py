@@ -82,7 +82,18 @@ def test_invalid_renders_without_traceback(case: Path, capsys):
     ("BatchNormalization", "batch_normalization"), ("Conv2DTranspose", "conv2d_transpose"),
 ])
 def test_automatic_names_are_keras_snake_case(cls, name):
-    """Automatic layer names (the summary goldens show them) follow keras.src.utils.naming.to_snake_case."""
-    from nndsl.registry import _snake
+    """Keras' automatic layer names follow keras.src.utils.naming.to_snake_case."""
+    from nndsl.backends.keras.lower import snake
 
-    assert _snake(cls) == name
+    assert snake(cls) == name
+
+
+def test_automatic_names_are_the_ones_keras_gives(registry):
+    """Every built-in layer's auto_name (language) is what Keras names its class (the parity reference)."""
+    from nndsl.backends.keras import KerasLowering
+
+    lowering = KerasLowering(registry)
+    from nndsl.backends.keras.lower import snake
+
+    for name in registry.canonical("layers"):
+        assert registry.layers[name].auto_name == snake(lowering.layer(name).cls), name

@@ -42,7 +42,7 @@ def test_catalogue_follows_the_registry(registry):
 
     dense = registry.layers["dense"]
     registry.add("layers", replace(dense, name="mydense", aliases=(), doc="A test-only layer."), "test")
-    assert "| `mydense` |  | `Dense` | `units activation?` | 1 | A test-only layer. |" in \
+    assert "| `mydense` |  | `-` | `units activation?` | 1 | A test-only layer. |" in \
         catalogue.render_catalogue(registry)
 
 

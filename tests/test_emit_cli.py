@@ -138,7 +138,9 @@ def test_seed_from_fit_and_from_the_flag(spec, capsys):
 
 @pytest.mark.keras
 def test_callbacks_are_the_ones_run_makes(spec, registry, capsys):
-    from nndsl.backends.keras_objects import callback_call, instantiate
+    from nndsl.backends.keras import KerasLowering
+    from nndsl.backends.keras.build import instantiate
+    from nndsl.backends.keras.training import callback_call
     from nndsl.check import check
 
     _, out, _ = emit(spec, capsys=capsys)
@@ -147,7 +149,7 @@ def test_callbacks_are_the_ones_run_makes(spec, registry, capsys):
                  and any(getattr(t, "id", None) == "callbacks" for t in n.targets)]
     emitted = [pyast.unparse(c) for c in assign.value.elts]
     model = check(spec.read_text(), registry=registry)
-    made = [instantiate(callback_call(cb, registry)) for cb in model.training.callbacks]
+    made = [instantiate(callback_call(cb, KerasLowering(registry))) for cb in model.training.callbacks]
     assert [e.split("(")[0] for e in emitted] == [f"keras.callbacks.{type(m).__name__}" for m in made]
     assert "patience=2" in emitted[0] and "restore_best_weights=True" in emitted[0]
     assert made[0].patience == 2 and made[0].restore_best_weights is True

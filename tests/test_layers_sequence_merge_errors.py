@@ -98,11 +98,11 @@ def test_bidirectional_refuses_what_keras_cannot_build_as_one_output(option, reg
 
 
 def test_bidirectional_lowers_to_a_nested_keras_call(registry):
-    from nndsl.registry import KerasCall
+    from nndsl.backends.keras import KerasCall, KerasLowering
 
     node = nndsl.check("input 10 8\nbidirectional gru 4 relu reset_after=false merge_mode=ave",
                        registry=registry).nodes[0]
-    call = registry.layers["bidirectional"].keras_call(node.attr, node.explicit)
+    call = KerasLowering(registry).call("bidirectional", node.attr, node.explicit)
     assert call == KerasCall("Bidirectional", (KerasCall("GRU", (4,), (("activation", "relu"),
                                                                        ("reset_after", False))),),
                              (("merge_mode", "ave"),))

@@ -125,7 +125,7 @@ def test_a_plugin_mac_rule_returning_nonsense_is_a_diagnostic():
     import types
 
     pm = get_plugin_manager(load_entrypoints=False)
-    bad = LayerDef("badmacs", "Dense", (), lambda a, s: s[0], count_macs=lambda a, s: -1)
+    bad = LayerDef("badmacs", "badmacs", (), lambda a, s: s[0], count_macs=lambda a, s: -1)
     pm.register(types.SimpleNamespace(nndsl_layers=nndsl.hookimpl(lambda: [bad])), "badmacs-plugin")
     with pytest.raises(SpecError) as err:
         nndsl.check("input 4\nbadmacs", registry=build_registry(pm))

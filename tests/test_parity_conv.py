@@ -234,8 +234,11 @@ def test_every_conv_layer_and_alias_is_a_real_keras_class(registry):
         obj = getattr(keras.layers, attr)
         if isinstance(obj, type):
             by_lower.setdefault(attr.lower(), set()).add(obj)
+    from nndsl.backends.keras import KerasLowering
+
+    lowering = KerasLowering(registry)
     for layer in LAYERS:
-        cls = getattr(keras.layers, layer.keras_class)
+        cls = getattr(keras.layers, lowering.layer(layer.name).cls)
         for alias in layer.aliases:
             assert cls in by_lower.get(alias, set()), (layer.name, alias)
         assert registry.layers[layer.name] is layer
@@ -249,7 +252,9 @@ def test_emitted_call_reads_like_keras(registry):
 
     model = nndsl.check("input 28 28 1\nconv2d 32 3 relu", registry=registry)
     node = model.nodes[0]
-    call = registry.layers[node.op].keras_call(node.attr, node.explicit)
+    from nndsl.backends.keras import KerasLowering
+
+    call = KerasLowering(registry).call(node.op, node.attr, node.explicit)
     assert (call.cls, call.args, call.kwargs) == ("Conv2D", (32, 3), (("activation", "relu"),))
 
 

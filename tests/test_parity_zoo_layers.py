@@ -50,7 +50,7 @@ def test_normalization_counts_as_keras_counts(registry):
 @pytest.mark.keras
 def test_relu_layer_lowers_to_keras_relu_and_bare_relu_stays_an_activation(registry):
     import keras
-    from nndsl.backends.keras_objects import build_graph
+    from nndsl.backends.keras.build import build_graph
 
     model = nndsl.check("input 4\nrelu\nrelu max_value=6", registry=registry)
     assert [n.op for n in model.nodes] == ["activation", "relu"]
@@ -63,7 +63,7 @@ def test_relu_layer_lowers_to_keras_relu_and_bare_relu_stays_an_activation(regis
 
 @pytest.mark.keras
 def test_position_embedding_adds_one_learned_vector_per_position(registry):
-    from nndsl.backends.keras_objects import build_graph
+    from nndsl.backends.keras.build import build_graph
 
     model = nndsl.check("input 5 3\npositionembedding 9", registry=registry)
     _, _, layers = build_graph(model, registry)

@@ -168,7 +168,7 @@ def test_hook_that_calls_sys_exit_is_skipped(tmp_path, monkeypatch):
     assert_seed_checks(reg)
 
 
-_GOOD_LAYER = "LayerDef('{name}', 'Dense', (), lambda a, s: s[0])"
+_GOOD_LAYER = "LayerDef('{name}', '{name}', (), lambda a, s: s[0])"
 
 
 @pytest.mark.parametrize("returned", [
@@ -180,13 +180,14 @@ _GOOD_LAYER = "LayerDef('{name}', 'Dense', (), lambda a, s: s[0])"
     _GOOD_LAYER.format(name="Bad Name"),
     _GOOD_LAYER.format(name="BIG"),
     _GOOD_LAYER.format(name="naïve"),
-    "LayerDef(None, 'Dense', (), lambda a, s: s[0])",
-    "LayerDef('alias_none', 'Dense', (), lambda a, s: s[0], aliases=None)",
-    "LayerDef('alias_bad', 'Dense', (), lambda a, s: s[0], aliases=('bad name',))",
-    "LayerDef('alias_list', 'Dense', (), lambda a, s: s[0], aliases=(['x'],))",
-    "LayerDef('params_none', 'Dense', None, lambda a, s: s[0])",
-    "LayerDef('params_junk', 'Dense', ('units',), lambda a, s: s[0])",
-    "LayerDef('shape_none', 'Dense', (), None)",
+    "LayerDef(None, 'none_name', (), lambda a, s: s[0])",
+    "LayerDef('alias_none', 'alias_none', (), lambda a, s: s[0], aliases=None)",
+    "LayerDef('alias_bad', 'alias_bad', (), lambda a, s: s[0], aliases=('bad name',))",
+    "LayerDef('alias_list', 'alias_list', (), lambda a, s: s[0], aliases=(['x'],))",
+    "LayerDef('params_none', 'params_none', None, lambda a, s: s[0])",
+    "LayerDef('params_junk', 'params_junk', ('units',), lambda a, s: s[0])",
+    "LayerDef('shape_none', 'shape_none', (), None)",
+    "LayerDef('caps_auto', 'Dense', (), lambda a, s: s[0])",  # auto names are lower-case identifiers
 ])
 def test_malformed_registrations_are_skipped(tmp_path, monkeypatch, returned):
     name, _ = install(tmp_path, monkeypatch, f"""
@@ -219,7 +220,7 @@ def test_two_plugins_registering_one_layer_is_an_error_naming_both(tmp_path, mon
     body = """
         @nndsl.hookimpl
         def nndsl_layers():
-            return [LayerDef('twin', 'Dense', (), lambda a, s: s[0])]
+            return [LayerDef('twin', 'twin', (), lambda a, s: s[0])]
     """
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -236,7 +237,7 @@ def test_cli_exits_5_on_plugin_conflict(tmp_path, monkeypatch, capsys):
     install(tmp_path, monkeypatch, """
         @nndsl.hookimpl
         def nndsl_layers():
-            return [LayerDef('dense', 'Dense', (), lambda a, s: s[0])]
+            return [LayerDef('dense', 'dense', (), lambda a, s: s[0])]
     """)
     spec = tmp_path / "seed.nn"
     spec.write_text(SEED)
@@ -273,7 +274,7 @@ _FAILING_LAYER = """
 
     @nndsl.hookimpl
     def nndsl_layers():
-        return [LayerDef('flaky', 'Dense', (Param('units', Int(), default=3, positional=True),),
+        return [LayerDef('flaky', 'flaky', (Param('units', Int(), default=3, positional=True),),
                          _shape, _count)]
 """
 
@@ -313,7 +314,7 @@ def test_plugin_expand_params_failure_is_a_diagnostic(tmp_path, monkeypatch):
 
         @nndsl.hookimpl
         def nndsl_layers():
-            return [LayerDef('expander', 'Dense', (), lambda a, s: s[0], expand_params=_expand)]
+            return [LayerDef('expander', 'expander', (), lambda a, s: s[0], expand_params=_expand)]
     """)
     reg = fresh_registry()
     with pytest.raises(SpecError) as err:
@@ -328,17 +329,49 @@ def test_plugin_lowering_failure_is_a_clear_error(tmp_path, monkeypatch):
     from nndsl.diagnostics import NndslError
 
     name, _ = install(tmp_path, monkeypatch, """
-        def _lower(attrs, explicit):
+        from nndsl.backends.keras import keras_layer
+
+        def _lower(attrs, explicit, lowering):
             raise ZeroDivisionError('lowering exploded')
 
         @nndsl.hookimpl
         def nndsl_layers():
-            return [LayerDef('lowly', 'Dense', (), lambda a, s: s[0], lower_keras=_lower)]
+            return [LayerDef('lowly', 'lowly', (), lambda a, s: s[0])]
+
+        @nndsl.hookimpl
+        def nndsl_lowerings(backend):
+            return [keras_layer('lowly', 'Lowly', lower=_lower)] if backend == 'keras' else None
     """)
     reg = fresh_registry()
     with pytest.raises(NndslError) as err:
         emit("input 4; lowly; dense 2", registry=reg)
     assert "lowly" in str(err.value) and name in str(err.value) and "lowering exploded" in str(err.value)
+
+
+def test_malformed_lowerings_are_skipped_with_a_warning(tmp_path, monkeypatch):
+    name, _ = install(tmp_path, monkeypatch, """
+        from nndsl.lowering import Lowering
+
+        @nndsl.hookimpl
+        def nndsl_lowerings(backend):
+            return [Lowering('layer', 'dense', 'Oops'), Lowering('layers', 'dense', 'Typo')]
+    """)
+    reg = fresh_registry()
+    table = reg.lowerings("keras")
+    assert any(name in w and "unknown kind" in w for w in table.warnings), table.warnings
+    assert table.owner("layer", "dense").startswith("nndsl.")  # none of the skipped plugin's entries
+    assert_seed_checks(reg)
+
+
+def test_a_lowering_hook_that_raises_is_skipped(tmp_path, monkeypatch):
+    name, _ = install(tmp_path, monkeypatch, """
+        @nndsl.hookimpl
+        def nndsl_lowerings(backend):
+            raise RuntimeError('no tables today')
+    """)
+    reg = fresh_registry()
+    assert any(name in w and "no tables today" in w for w in reg.lowerings("keras").warnings)
+    assert reg.lowerings("keras").has("layer", "dense")
 
 
 # Plugins come from installed entry points only --------------------------------------------

@@ -28,9 +28,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOOKS = sorted(n for n in dir(hookspecs) if n.startswith("nndsl_"))
 
 
+def plugin_object(**attrs) -> types.ModuleType:
+    """A plugin object (a module, as installed plugins are) with the given attributes."""
+    plugin = types.ModuleType("testplugin")
+    plugin.__dict__.update(attrs)
+    return plugin
+
+
 def registry_with(**hooks):
     """A fresh registry with one extra plugin implementing the given hooks."""
-    plugin = types.SimpleNamespace(**{name: nndsl.hookimpl(fn) for name, fn in hooks.items()})
+    plugin = plugin_object(**{name: nndsl.hookimpl(fn) for name, fn in hooks.items()})
     pm = get_plugin_manager(load_entrypoints=False)
     assert pm.register(plugin, "testplugin", distribution="test", version="0")
     return build_registry(pm)
@@ -72,7 +79,7 @@ def _double_shape(attrs, shapes):
 
 
 def test_hook_nndsl_layers():
-    layer = LayerDef("twice", "Concatenate", (), _double_shape, lambda a, s: ParamCount(),
+    layer = LayerDef("twice", "twice", (), _double_shape, lambda a, s: ParamCount(),
                      doc="x concatenated with itself")
     reg = registry_with(nndsl_layers=lambda: [layer])
     model = nndsl.check("input 5\ntwice\ndense 3", registry=reg)
@@ -82,14 +89,14 @@ def test_hook_nndsl_layers():
 
 
 def test_hook_nndsl_activations():
-    reg = registry_with(nndsl_activations=lambda: [ActivationDef("hard_swish_v2", keras_name="hard_swish")])
+    reg = registry_with(nndsl_activations=lambda: [ActivationDef("hard_swish_v2")])
     model = nndsl.check("input 4\ndense 3 hard_swish_v2\nhard_swish_v2", registry=reg)
     assert model.nodes[0].attr["activation"] == "hard_swish_v2"
     assert model.nodes[1].op == "activation"
 
 
 def test_hook_nndsl_optimizers():
-    opt = OptimizerDef("sgd2", "SGD", (Param("learning_rate", Float(min=0.0), default=0.01, positional=True),
+    opt = OptimizerDef("sgd2", (Param("learning_rate", Float(min=0.0), default=0.01, positional=True),
                                        Param("momentum", Float(min=0.0, max=1.0), default=0.0)))
     reg = registry_with(nndsl_optimizers=lambda: [opt])
     model = nndsl.check("input 4; dense 2; sgd2 0.5 momentum=0.9; loss mse", registry=reg)
@@ -100,13 +107,13 @@ def test_hook_nndsl_optimizers():
 
 
 def test_hook_nndsl_losses():
-    reg = registry_with(nndsl_losses=lambda: [LossDef("l2", "mean_squared_error", labels="one_hot")])
+    reg = registry_with(nndsl_losses=lambda: [LossDef("l2", labels="one_hot")])
     model = nndsl.check("input 4; dense 2; loss l2", registry=reg)
     assert model.training.losses == (("", "l2"),)
 
 
 def test_hook_nndsl_metrics():
-    reg = registry_with(nndsl_metrics=lambda: [MetricDef("acc2", "accuracy")])
+    reg = registry_with(nndsl_metrics=lambda: [MetricDef("acc2")])
     model = nndsl.check("input 4; dense 2; loss mse; metrics acc2", registry=reg)
     assert model.training.metrics == (("", "acc2"),)
 
@@ -168,6 +175,28 @@ def test_hook_nndsl_backends():
     assert nndsl.emit("input 4; dense 2; dense 1", fmt="txt", backend="count-layers", registry=reg) == "2 layers\n"
 
 
+def test_hook_nndsl_lowerings():
+    """A plugin lowers its own activation and a built-in loss for Keras, without touching a definition."""
+    from nndsl.backends.keras import compile_arguments
+    from nndsl.backends.keras.emit import emit_python
+    from nndsl.lowering import Lowering
+
+    calls = []
+
+    def lowerings(backend):
+        calls.append(backend)
+        if backend == "keras":
+            return [Lowering("activation", "hard_swish_v2", "hard_swish"), Lowering("loss", "mse", "huber")]
+        return None
+
+    reg = registry_with(nndsl_activations=lambda: [ActivationDef("hard_swish_v2")], nndsl_lowerings=lowerings)
+    model = nndsl.check("input 4\ndense 3 hard_swish_v2\nloss mse", registry=reg)
+    assert compile_arguments(model, reg)["loss"] == "huber"  # the plugin replaced the built-in entry
+    assert 'layers.Dense(3, activation="hard_swish"' in emit_python(model, reg, sequential=True)
+    assert reg.lowerings("keras").owner("loss", "mse") == "testplugin"
+    assert calls == ["keras"]  # asked once per backend, through pluggy with the keyword argument
+
+
 def test_hook_nndsl_datasets():
     from nndsl.datasets import RawData
 
@@ -186,8 +215,8 @@ def test_hook_nndsl_datasets():
 def test_two_plugins_registering_one_name_is_an_error_naming_both():
     pm = get_plugin_manager(load_entrypoints=False)
     for name in ("first_plugin", "second_plugin"):
-        layer = LayerDef("clash", "Dense", (), lambda a, s: s[0])
-        plugin = types.SimpleNamespace(nndsl_layers=nndsl.hookimpl(lambda layer=layer: [layer]))
+        layer = LayerDef("clash", "clash", (), lambda a, s: s[0])
+        plugin = plugin_object(nndsl_layers=nndsl.hookimpl(lambda layer=layer: [layer]))
         pm.register(plugin, name)
     with pytest.raises(PluginError) as err:
         build_registry(pm)
@@ -196,7 +225,7 @@ def test_two_plugins_registering_one_name_is_an_error_naming_both():
 
 def test_a_plugin_cannot_take_a_builtin_name():
     with pytest.raises(PluginError, match="dense.*nndsl.builtins.layers_core.*testplugin"):
-        registry_with(nndsl_layers=lambda: [LayerDef("dense", "Dense", (), lambda a, s: s[0])])
+        registry_with(nndsl_layers=lambda: [LayerDef("dense", "dense", (), lambda a, s: s[0])])
 
 
 def test_a_plugin_returning_nonsense_is_skipped_with_a_warning():
@@ -207,7 +236,7 @@ def test_a_plugin_returning_nonsense_is_skipped_with_a_warning():
 
 def test_a_misspelled_hook_is_reported_and_the_plugin_skipped():
     pm = get_plugin_manager(load_entrypoints=False)
-    plugin = types.SimpleNamespace(nndsl_layer=nndsl.hookimpl(lambda: []))
+    plugin = plugin_object(nndsl_layer=nndsl.hookimpl(lambda: []))
     assert not pm.register(plugin, "typo_plugin")
     assert any("typo_plugin" in w for w in pm.warnings)
 

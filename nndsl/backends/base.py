@@ -1,22 +1,19 @@
 """What a backend is: a named lowering of the checked IR, registered through ``nndsl_backends``.
 
-A backend says which models it can take (:meth:`Backend.check_supported`) and offers any of
-two lowerings: :meth:`Backend.build` (an in-process object, e.g. a compiled ``keras.Model``)
-and :meth:`Backend.emit` (source text); a backend that trains also hands ``nndsl run`` a
-:meth:`Backend.trainer`. Third-party backends subclass this.
+A backend says which models it can take (:meth:`Backend.check_supported`, and every
+construct its lowering table lacks: :meth:`Backend.missing_lowerings`) and offers any of two
+lowerings: :meth:`Backend.build` (an in-process object, e.g. a compiled ``keras.Model``) and
+:meth:`Backend.emit` (source text). Its lowering table (``lowering_table``) is filled by every
+plugin through the ``nndsl_lowerings`` hook. A backend that trains also hands ``nndsl run``
+a :meth:`Backend.trainer`. Third-party backends subclass this.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..diagnostics import NndslError
-
-
-class BackendError(NndslError):
-    """The chosen backend cannot take this model; the message says why and what to use."""
-
-    exit_code = 2
+from ..errors import BackendError  # noqa: F401 - re-exported
+from ..lowering import LoweringTable, Use, missing
 
 
 class Backend:
@@ -26,12 +23,47 @@ class Backend:
         name: what users pass to ``--backend`` (lower case, dashes allowed).
         description: one line for ``nndsl plugins``.
         emits: the ``emit`` formats it supports, e.g. ``("python",)``.
+        lowering_table: the name plugins' ``nndsl_lowerings(backend=...)`` is asked with
+            (default: ``name``; both Keras backends read ``"keras"``).
+        lowers: the kinds of construct (``"layer"``, ``"loss"``, ... see
+            :data:`nndsl.lowering.KINDS`) that need an entry in the lowering table; a model
+            using one without an entry is refused before anything is built. A backend that
+            can take anything (a drawing) leaves it empty.
     """
 
     name: str = ""
     description: str = ""
     emits: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
+    lowering_table: str | None = None
+    lowers: tuple[str, ...] = ()
+
+    @property
+    def table_name(self) -> str:
+        return self.lowering_table or self.name
+
+    def lowerings(self, registry) -> LoweringTable:
+        """This backend's lowering table: every plugin's entries, merged."""
+        return registry.lowerings(self.table_name)
+
+    def lower(self, kind: str, name: str, registry) -> Any:
+        """The table entry for ``(kind, name)`` (a layer's alias is resolved), or None."""
+        table = {"layer": registry.layers, "loss": registry.losses, "metric": registry.metrics,
+                 "optimizer": registry.optimizers}.get(kind, {})
+        definition = table.get(name)
+        return self.lowerings(registry).get(kind, definition.name if definition is not None else name)
+
+    def lower_layer(self, node, registry) -> Any:
+        """The table entry for a node's layer, or None."""
+        return self.lower("layer", node.op, registry)
+
+    def missing_lowerings(self, model, registry) -> list[Use]:
+        """Every construct of the kinds in ``lowers`` the model uses and the table lacks."""
+        return missing(model, registry, self.lowerings(registry), self.lowers)
+
+    def layer_type(self, node, registry) -> str:
+        """What a node is in this backend's words, for ``nndsl summary`` (default: the spec name)."""
+        return node.op
 
     def check_supported(self, model, registry) -> None:
         """Raise BackendError if this backend cannot lower ``model``."""
@@ -49,18 +81,6 @@ class Backend:
         raise BackendError(f"backend {self.name!r} cannot train models; `nndsl run` needs a backend that can "
                            "(keras-functional, keras-sequential, or a plugin's such as torch)")
 
-    def lower_layer(self, node, registry) -> Any:
-        """Per-layer lowering a layer definition registered for this backend, if any.
-
-        A plugin's LayerDef can carry ``lowerings=(("my-backend", fn),)``; ``fn(node)``
-        returns whatever this backend needs for that layer.
-        """
-        layer = registry.layers[node.op]
-        for backend_name, fn in layer.lowerings:
-            if backend_name == self.name:
-                return fn(node)
-        return None
-
     def __repr__(self) -> str:
         return f"<backend {self.name}>"
 
@@ -72,8 +92,11 @@ def choose_backend(model, registry, name: str | None = None) -> Backend:
     query and value) is built functionally too.
     """
     if name is None:
-        single = all(getattr(registry.layers.get(n.op), "input_style", "single") == "single" for n in model.nodes)
-        name = "keras-sequential" if model.is_chain and single else "keras-functional"
+        name = "keras-sequential"
+        try:
+            registry.backends[name].check_supported(model, registry)
+        except (BackendError, KeyError):
+            name = "keras-functional"
     backend = registry.backends.get(name)
     if backend is None:
         from ..diagnostics import did_you_mean

@@ -1,7 +1,7 @@
 """Small functions the Keras lowering calls, shared verbatim with the emitted script.
 
 ``nndsl run`` imports them; ``nndsl emit --python`` copies their source into the script (see
-:data:`nndsl.backends.keras_training.HELPERS`), so both run the same code. Each must use
+:data:`nndsl.backends.keras.lower.HELPERS`), so both run the same code. Each must use
 only ``keras`` and ``np`` (numpy) and fit in one self-contained function.
 """
 

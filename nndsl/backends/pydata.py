@@ -4,7 +4,7 @@ It reproduces what ``nndsl run`` does (``nndsl/datasets.py``, ``nndsl/prepare.py
 same file layouts, the same preparation (8-bit pixels scaled to [0, 1], samples reshaped to
 the input, labels encoded for the loss), and the same seeded shuffle and splits, so a script
 trains on exactly the rows ``nndsl run`` would. Every value taken from the spec (paths, names)
-is rendered by :func:`nndsl.backends.pyemit.literal`.
+is rendered by :func:`nndsl.backends.pysource.literal`.
 
 Data paths in the script are relative to the script's own folder (``data_path``), rewritten by
 ``nndsl emit`` from the spec's folder to where the script is written (``-o``; on stdout the script
@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 
 from .. import ir
+from .pysource import literal
 
 INDENT = "    "
 
@@ -93,8 +94,6 @@ def load_data():
 
 
 def _lit(value) -> str:
-    from .pyemit import literal
-
     return literal(value)
 
 
@@ -240,7 +239,7 @@ def data_lines(model: ir.Model, registry, *, data_dir: str = "", callbacks: list
         width = model.tensor_shape(model.outputs[0])[-1]
         classes = width if width and width > 1 else 2
         if weights == "balanced":
-            from .keras_training import HELPERS
+            from .keras.lower import HELPERS
 
             imports.add(f"{HELPERS}:balanced_class_weight")  # the script carries the helper's source
             fit_args += f", class_weight=balanced_class_weight(train[1], {_lit(int(classes))})"

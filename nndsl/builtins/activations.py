@@ -1,4 +1,4 @@
-"""Built-in activations: Keras' activation functions by their Keras names."""
+"""Built-in activations, by the names Keras 3 gives them (the Keras lowering maps each to itself)."""
 
 from __future__ import annotations
 
@@ -16,4 +16,4 @@ _NAMES = (
 
 @hookimpl
 def nndsl_activations():
-    return [ActivationDef(name, doc=f"keras.activations.{name}") for name in _NAMES]
+    return [ActivationDef(name, doc=f"the {name} activation") for name in _NAMES]

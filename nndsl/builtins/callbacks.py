@@ -1,7 +1,7 @@
 """Built-in training callbacks: ``callback NAME key=value...``.
 
 Signatures follow Keras 3's callbacks; the Keras lowering is a table in
-:mod:`nndsl.backends.keras_training`. Params of kind :class:`~nndsl.params.Path` are files
+:mod:`nndsl.backends.keras.training`. Params of kind :class:`~nndsl.params.Path` are files
 the callback writes: ``nndsl run`` resolves relative ones inside the run directory.
 """
 

@@ -8,7 +8,6 @@ fail while building, the rules raise ShapeError in the user's terms instead.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
 
 from ..hookspecs import hookimpl
@@ -19,12 +18,6 @@ from .common import (DATA_FORMAT, Padding1D, as_tuple, constraint, fmt, initiali
 
 _AXES = {1: ("steps",), 2: ("rows", "cols"), 3: ("dim1", "dim2", "dim3")}
 _INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area")
-
-
-def _keras_name(cls: str) -> str:
-    """Keras' own automatic layer-name prefix (``to_snake_case``: Conv2D -> conv2d)."""
-    s = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", cls)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
 # layout: where the channels are, and messages about it -----------------------------------------
@@ -248,9 +241,9 @@ def _bias_and(*names: str) -> tuple[Param, ...]:
 
 
 def _conv(rank: int, *, transpose: bool = False) -> LayerDef:
-    suffix = "Transpose" if transpose else ""
-    cls = f"Conv{rank}D{suffix}"
-    name = cls.lower()
+    suffix = "transpose" if transpose else ""
+    name = f"conv{rank}d{suffix}"
+    auto_name = f"conv{rank}d{'_transpose' if transpose else ''}"
     rules = _transpose_rules if transpose else _conv_rules
     params = (
         Param("filters", Int(min=1), positional=True, doc="number of output channels"),
@@ -266,9 +259,8 @@ def _conv(rank: int, *, transpose: bool = False) -> LayerDef:
     )
     what = "Transposed convolution (upsampling)" if transpose else "Convolution"
     shape, count, count_macs = rules(name, rank)
-    return LayerDef(name, cls, params, shape, count, count_macs=count_macs, keras_positional=2,
-                    aliases=(f"convolution{rank}d{suffix.lower()}",), keras_name=_keras_name(cls),
-                    category="convolution",
+    return LayerDef(name, auto_name, params, shape, count, count_macs=count_macs,
+                    aliases=(f"convolution{rank}d{suffix}",), category="convolution",
                     doc=f"{what} over {rank}-D {_layout(rank, False)} inputs: {name} 32 3 relu.")
 
 
@@ -276,8 +268,8 @@ _DEPTH_MULTIPLIER = Param("depth_multiplier", Int(min=1), default=1, doc="output
 
 
 def _separable(rank: int) -> LayerDef:
-    cls = f"SeparableConv{rank}D"
-    name = cls.lower()
+    name = f"separableconv{rank}d"
+    auto_name = f"separable_conv{rank}d"
     params = (
         Param("filters", Int(min=1), positional=True, doc="number of output channels"),
         Param("kernel_size", IntTuple(rank), positional=True),
@@ -290,15 +282,14 @@ def _separable(rank: int) -> LayerDef:
         *_bias_and("depthwise", "pointwise", "bias"),
     )
     shape, count, count_macs = _separable_rules(name, rank)
-    return LayerDef(name, cls, params, shape, count, count_macs=count_macs, keras_positional=2,
-                    aliases=(f"separableconvolution{rank}d",), keras_name=_keras_name(cls),
-                    category="convolution",
+    return LayerDef(name, auto_name, params, shape, count, count_macs=count_macs,
+                    aliases=(f"separableconvolution{rank}d",), category="convolution",
                     doc=f"Depthwise then pointwise {rank}-D convolution: {name} 64 3 relu.")
 
 
 def _depthwise(rank: int) -> LayerDef:
-    cls = f"DepthwiseConv{rank}D"
-    name = cls.lower()
+    name = f"depthwiseconv{rank}d"
+    auto_name = f"depthwise_conv{rank}d"
     params = (
         Param("kernel_size", IntTuple(rank), positional=True),
         Param("activation", Activation(), default=None, positional=True),
@@ -310,15 +301,15 @@ def _depthwise(rank: int) -> LayerDef:
         *_bias_and("depthwise", "bias"),
     )
     shape, count, count_macs = _depthwise_rules(name, rank)
-    return LayerDef(name, cls, params, shape, count, count_macs=count_macs, keras_positional=1,
-                    keras_name=_keras_name(cls), category="convolution",
+    return LayerDef(name, auto_name, params, shape, count, count_macs=count_macs, category="convolution",
                     doc=f"One {rank}-D filter per input channel: {name} 3 depth_multiplier=2.")
 
 
 # pooling --------------------------------------------------------------------------------------
 
 def _pool(rank: int, kind: str) -> LayerDef:
-    cls = f"{'Max' if kind == 'max' else 'Average'}Pooling{rank}D"
+    long = "max" if kind == "max" else "average"
+    auto_name = f"{long}_pooling{rank}d"
     name = f"{kind}pool{rank}d"
 
     def shape(a, shapes):
@@ -338,13 +329,13 @@ def _pool(rank: int, kind: str) -> LayerDef:
         _padding_param(),
         DATA_FORMAT,
     )
-    return LayerDef(name, cls, params, shape, keras_positional=1, aliases=(cls.lower(),),
-                    keras_name=_keras_name(cls), category="pooling",
+    return LayerDef(name, auto_name, params, shape, aliases=(f"{long}pooling{rank}d",), category="pooling",
                     doc=f"{'Maximum' if kind == 'max' else 'Average'} over {rank}-D windows: {name} 2.")
 
 
 def _global_pool(rank: int, kind: str) -> LayerDef:
-    cls = f"Global{'Max' if kind == 'max' else 'Average'}Pooling{rank}D"
+    long = "max" if kind == "max" else "average"
+    auto_name = f"global_{long}_pooling{rank}d"
     name = f"global{kind}pool{rank}d"
 
     def shape(a, shapes):
@@ -353,7 +344,7 @@ def _global_pool(rank: int, kind: str) -> LayerDef:
         return _join((1,) * rank, c, first) if a["keepdims"] else (c,)
 
     params = (DATA_FORMAT, Param("keepdims", Bool(), default=False, doc="keep the spatial axes, as size 1"))
-    return LayerDef(name, cls, params, shape, aliases=(cls.lower(),), keras_name=_keras_name(cls),
+    return LayerDef(name, auto_name, params, shape, aliases=(f"global{long}pooling{rank}d",),
                     category="pooling",
                     doc=f"{'Maximum' if kind == 'max' else 'Average'} over all {rank}-D positions, per channel.")
 
@@ -361,8 +352,8 @@ def _global_pool(rank: int, kind: str) -> LayerDef:
 # upsampling, zero padding, cropping -------------------------------------------------------------
 
 def _upsampling(rank: int) -> LayerDef:
-    cls = f"UpSampling{rank}D"
-    name = cls.lower()
+    name = f"upsampling{rank}d"
+    auto_name = f"up_sampling{rank}d"
 
     def shape(a, shapes):
         first = _first(a)
@@ -376,7 +367,7 @@ def _upsampling(rank: int) -> LayerDef:
         params = (Param("size", IntTuple(rank), default=(2,) * rank, positional=True), DATA_FORMAT)
     if rank == 2:
         params += (Param("interpolation", Choice(_INTERPOLATIONS), default="nearest"),)
-    return LayerDef(name, cls, params, shape, keras_positional=1, keras_name=_keras_name(cls),
+    return LayerDef(name, auto_name, params, shape,
                     category="reshaping", doc=f"Repeats each {rank}-D position size times: {name} 2.")
 
 
@@ -391,8 +382,8 @@ def _pairs(value, rank: int) -> tuple[tuple[int, int], ...]:
 
 def _edges(rank: int, kind: str) -> LayerDef:
     crop = kind == "cropping"
-    cls = f"Cropping{rank}D" if crop else f"ZeroPadding{rank}D"
-    name = cls.lower()
+    name = f"cropping{rank}d" if crop else f"zeropadding{rank}d"
+    auto_name = f"cropping{rank}d" if crop else f"zero_padding{rank}d"
     arg = "cropping" if crop else "padding"
     defaults = {("padding", 1): 1, ("padding", 2): (1, 1), ("padding", 3): ((1, 1),) * 3,
                 ("cropping", 1): (1, 1), ("cropping", 2): ((0, 0),) * 2, ("cropping", 3): ((1, 1),) * 3}
@@ -418,7 +409,7 @@ def _edges(rank: int, kind: str) -> LayerDef:
     if not (crop and rank == 1):  # Cropping1D has no data_format
         params += (DATA_FORMAT,)
     what = "Removes" if crop else "Adds zeros at"
-    return LayerDef(name, cls, params, shape, keras_positional=1, keras_name=_keras_name(cls),
+    return LayerDef(name, auto_name, params, shape,
                     category="reshaping",
                     doc=f"{what} the edges of each {rank}-D spatial axis: {name} 1, or (before, after) pairs.")
 

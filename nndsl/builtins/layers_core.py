@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..hookspecs import hookimpl
 from ..params import Activation, Bool, Dim, Float, Int, Optional, Param
-from ..registry import KerasCall, LayerDef, ParamCount, ShapeError
+from ..registry import LayerDef, ParamCount, ShapeError
 from .common import (Axes, BatchShape, constraint, fmt, initializer, known_last, macs, need_rank, prod,
                      regularizer)
 
@@ -28,7 +28,7 @@ def _dense_params(a, shapes):
 
 
 DENSE = LayerDef(
-    "dense", "Dense",
+    "dense", "dense",
     (Param("units", Int(min=1), positional=True, doc="output size"),
      Param("activation", Activation(), default=None, positional=True),
      Param("use_bias", Bool(), default=True),
@@ -36,27 +36,27 @@ DENSE = LayerDef(
      initializer("bias_initializer", "zeros"),
      regularizer("kernel_regularizer"), regularizer("bias_regularizer"), regularizer("activity_regularizer"),
      constraint("kernel_constraint"), constraint("bias_constraint")),
-    _dense_shape, _dense_params, keras_positional=1, doc="Fully connected layer on the last axis.",
+    _dense_shape, _dense_params, doc="Fully connected layer on the last axis.",
     count_macs=lambda a, s: macs(s[0], a["units"]))
 
 
 # activations and element-wise layers ------------------------------------------------------------
 
 ACTIVATION = LayerDef(
-    "activation", "Activation", (Param("activation", Activation(), positional=True),), _same,
-    keras_positional=1, doc="Applies an activation; `relu` alone on a line means `activation relu`.")
+    "activation", "activation", (Param("activation", Activation(), positional=True),), _same,
+    doc="Applies an activation; `relu` alone on a line means `activation relu`.")
 
 LEAKY_RELU = LayerDef(
-    "leakyrelu", "LeakyReLU", (Param("negative_slope", Float(min=0.0), default=0.3, positional=True),),
-    _same, keras_positional=1, doc="Leaky ReLU: x for x > 0, negative_slope * x otherwise.")
+    "leakyrelu", "leaky_re_lu", (Param("negative_slope", Float(min=0.0), default=0.3, positional=True),),
+    _same, doc="Leaky ReLU: x for x > 0, negative_slope * x otherwise.")
 
 RELU = LayerDef(
-    "relu", "ReLU",
+    "relu", "re_lu",
     (Param("max_value", Optional(Float(min=0.0)), default=None, positional=True, doc="upper bound (6 for ReLU6)"),
      Param("negative_slope", Float(min=0.0), default=0.0, doc="slope below the threshold"),
      Param("threshold", Float(min=0.0), default=0.0, doc="values below it are scaled by negative_slope")),
-    _same, keras_positional=1,
-    doc="Keras' ReLU layer: relu max_value=6 (MobileNet's ReLU6); relu alone is the activation.")
+    _same,
+    doc="ReLU with options: relu max_value=6 (MobileNet's ReLU6); relu alone is the activation.")
 
 
 def _dropout_shape(a, shapes):
@@ -77,14 +77,14 @@ def _written(shape) -> str:
     return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
 
 
-DROPOUT = LayerDef("dropout", "Dropout",
+DROPOUT = LayerDef("dropout", "dropout",
                    (_RATE, Param("noise_shape", Optional(BatchShape()), default=None,
                                  doc="the mask's shape, batch first; 1 shares it along an axis"), _SEED),
-                   _dropout_shape, keras_positional=1, doc="Randomly zeroes inputs while training.")
+                   _dropout_shape, doc="Randomly zeroes inputs while training.")
 
-GAUSSIAN_NOISE = LayerDef("gaussiannoise", "GaussianNoise",
+GAUSSIAN_NOISE = LayerDef("gaussiannoise", "gaussian_noise",
                           (Param("stddev", Float(min=0.0), positional=True), _SEED), _same,
-                          keras_positional=1, doc="Adds zero-centred Gaussian noise while training.")
+                          doc="Adds zero-centred Gaussian noise while training.")
 
 
 def _spatial_dropout_shape(rank):
@@ -94,14 +94,14 @@ def _spatial_dropout_shape(rank):
     return rule
 
 
-SPATIAL_DROPOUT_1D = LayerDef("spatialdropout1d", "SpatialDropout1D", (_RATE, _SEED), _spatial_dropout_shape(2),
-                              keras_positional=1, doc="Drops whole 1-D feature maps.")
-SPATIAL_DROPOUT_2D = LayerDef("spatialdropout2d", "SpatialDropout2D", (_RATE, _SEED), _spatial_dropout_shape(3),
-                              keras_positional=1, doc="Drops whole 2-D feature maps.")
+SPATIAL_DROPOUT_1D = LayerDef("spatialdropout1d", "spatial_dropout1d", (_RATE, _SEED), _spatial_dropout_shape(2),
+                              doc="Drops whole 1-D feature maps.")
+SPATIAL_DROPOUT_2D = LayerDef("spatialdropout2d", "spatial_dropout2d", (_RATE, _SEED), _spatial_dropout_shape(3),
+                              doc="Drops whole 2-D feature maps.")
 
-RESCALING = LayerDef("rescaling", "Rescaling",
+RESCALING = LayerDef("rescaling", "rescaling",
                      (Param("scale", Float(), positional=True), Param("offset", Float(), default=0.0, positional=True)),
-                     _same, keras_positional=1, doc="x * scale + offset, e.g. rescaling 0.00392 for 8-bit pixels.")
+                     _same, doc="x * scale + offset, e.g. rescaling 0.00392 for 8-bit pixels.")
 
 
 # reshaping ------------------------------------------------------------------------------
@@ -113,7 +113,7 @@ def _flatten_shape(a, shapes):
     return (prod(s),)
 
 
-FLATTEN = LayerDef("flatten", "Flatten", (), _flatten_shape, doc="Flattens everything but the batch axis.")
+FLATTEN = LayerDef("flatten", "flatten", (), _flatten_shape, doc="Flattens everything but the batch axis.")
 
 
 def _reshape_shape(a, shapes):
@@ -136,10 +136,10 @@ def _reshape_shape(a, shapes):
     return target
 
 
-RESHAPE = LayerDef("reshape", "Reshape",
+RESHAPE = LayerDef("reshape", "reshape",
                    (Param("target_shape", Dim(allow_unknown=False, allow_minus_one=True), positional=True,
                           variadic=True),),
-                   _reshape_shape, keras_positional=1, doc="reshape 28 28 1, or reshape (28, 28, 1).")
+                   _reshape_shape, doc="reshape 28 28 1, or reshape (28, 28, 1).")
 
 
 def _permute_shape(a, shapes):
@@ -151,8 +151,8 @@ def _permute_shape(a, shapes):
     return tuple(s[d - 1] for d in dims)
 
 
-PERMUTE = LayerDef("permute", "Permute", (Param("dims", Int(min=1), positional=True, variadic=True),),
-                   _permute_shape, keras_positional=1, doc="permute 2 1 swaps the two non-batch axes.")
+PERMUTE = LayerDef("permute", "permute", (Param("dims", Int(min=1), positional=True, variadic=True),),
+                   _permute_shape, doc="permute 2 1 swaps the two non-batch axes.")
 
 
 def _repeat_shape(a, shapes):
@@ -160,14 +160,14 @@ def _repeat_shape(a, shapes):
     return (a["n"], shapes[0][0])
 
 
-REPEAT_VECTOR = LayerDef("repeatvector", "RepeatVector", (Param("n", Int(min=1), positional=True),),
-                         _repeat_shape, keras_positional=1, doc="(features,) to (n, features).")
+REPEAT_VECTOR = LayerDef("repeatvector", "repeat_vector", (Param("n", Int(min=1), positional=True),),
+                         _repeat_shape, doc="(features,) to (n, features).")
 
 
 # embedding ------------------------------------------------------------------------------
 
 EMBEDDING = LayerDef(
-    "embedding", "Embedding",
+    "embedding", "embedding",
     (Param("input_dim", Int(min=1), positional=True, doc="vocabulary size"),
      Param("output_dim", Int(min=1), positional=True, doc="vector size"),
      initializer("embeddings_initializer", "uniform"),
@@ -175,7 +175,7 @@ EMBEDDING = LayerDef(
      regularizer("embeddings_regularizer")),
     lambda a, s: (*s[0], a["output_dim"]),
     lambda a, s: ParamCount(a["input_dim"] * a["output_dim"]),
-    keras_positional=2, doc="Integer ids to dense vectors.")
+    doc="Integer ids to dense vectors.")
 
 
 def _position_shape(a, shapes):
@@ -188,17 +188,11 @@ def _position_shape(a, shapes):
     return s
 
 
-def _position_lower(a, explicit) -> KerasCall:
-    kwargs = tuple((k, a[k]) for k in ("embeddings_initializer",) if k in explicit)
-    return KerasCall("PositionEmbedding", (a["max_length"],), kwargs, module="nndsl.backends.keras_layers")
-
-
 POSITION_EMBEDDING = LayerDef(
-    "positionembedding", "PositionEmbedding",
+    "positionembedding", "position_embedding",
     (Param("max_length", Int(min=1), positional=True, doc="the longest sequence: positions 0..max_length-1"),
      initializer("embeddings_initializer", "uniform")),
     _position_shape, lambda a, s: ParamCount(a["max_length"] * s[0][-1]),
-    keras_positional=1, lower_keras=_position_lower,
     doc="Adds a learned vector per position (an embedding of 0..steps-1) to a (steps, features) input.")
 
 
@@ -227,7 +221,7 @@ def _batchnorm_params(a, shapes):
 
 
 BATCHNORM = LayerDef(
-    "batchnorm", "BatchNormalization",
+    "batchnorm", "batch_normalization",
     (_AXIS, Param("momentum", Float(min=0.0, max=1.0), default=0.99), Param("epsilon", Float(min=0.0, min_open=True), default=1e-3),
      _CENTER, _SCALE),
     _same, _batchnorm_params, aliases=("batchnormalization",), doc="Normalizes with batch statistics.")
@@ -239,7 +233,7 @@ def _layernorm_params(a, shapes):
 
 
 LAYERNORM = LayerDef(
-    "layernorm", "LayerNormalization",
+    "layernorm", "layer_normalization",
     (_AXIS, Param("epsilon", Float(min=0.0, min_open=True), default=1e-3), _CENTER, _SCALE),
     _same, _layernorm_params, aliases=("layernormalization",), doc="Normalizes each sample over its features.")
 
@@ -253,10 +247,10 @@ def _groupnorm_params(a, shapes):
 
 
 GROUPNORM = LayerDef(
-    "groupnorm", "GroupNormalization",
+    "groupnorm", "group_normalization",
     (Param("groups", Int(min=1), default=32, positional=True), _AXIS,
      Param("epsilon", Float(min=0.0, min_open=True), default=1e-3), _CENTER, _SCALE),
-    _same, _groupnorm_params, keras_positional=1, aliases=("groupnormalization",),
+    _same, _groupnorm_params, aliases=("groupnormalization",),
     doc="Normalizes over groups of channels.")
 
 
@@ -287,11 +281,11 @@ def _normalization_shape(a, shapes):
 
 
 NORMALIZATION = LayerDef(
-    "normalization", "Normalization",
+    "normalization", "normalization",
     (Param("axis", Optional(Axes()), default=-1, doc="axes with their own mean and variance; none: one for all"),
      Param("invert", Bool(), default=False, doc="undo the normalization instead")),
     _normalization_shape, _normalization_params,
-    doc="(x - mean) / sqrt(variance) with stored, non-trainable statistics (Keras' Normalization layer).")
+    doc="(x - mean) / sqrt(variance) with stored, non-trainable statistics (set by adapt, or loaded).")
 
 
 @hookimpl

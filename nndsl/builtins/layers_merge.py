@@ -53,17 +53,17 @@ def _elementwise_shape(name: str):
     return rule
 
 
-def _elementwise(name: str, keras_class: str, doc: str, max_inputs: int | None = None) -> LayerDef:
-    return LayerDef(name, keras_class, (), _elementwise_shape(name), min_inputs=2, max_inputs=max_inputs,
-                    call_style="list", category=MERGE, doc=doc)
+def _elementwise(name: str, doc: str, max_inputs: int | None = None) -> LayerDef:
+    return LayerDef(name, name, (), _elementwise_shape(name), min_inputs=2, max_inputs=max_inputs,
+                    category=MERGE, doc=doc)
 
 
-ADD = _elementwise("add", "Add", "Element-wise sum: add(a, b), or x -> add(shortcut).")
-SUBTRACT = _elementwise("subtract", "Subtract", "a - b, element-wise: subtract(a, b).", max_inputs=2)
-MULTIPLY = _elementwise("multiply", "Multiply", "Element-wise product: multiply(a, b).")
-AVERAGE = _elementwise("average", "Average", "Element-wise mean: average(a, b, c).")
-MAXIMUM = _elementwise("maximum", "Maximum", "Element-wise maximum: maximum(a, b).")
-MINIMUM = _elementwise("minimum", "Minimum", "Element-wise minimum: minimum(a, b).")
+ADD = _elementwise("add", "Element-wise sum: add(a, b), or x -> add(shortcut).")
+SUBTRACT = _elementwise("subtract", "a - b, element-wise: subtract(a, b).", max_inputs=2)
+MULTIPLY = _elementwise("multiply", "Element-wise product: multiply(a, b).")
+AVERAGE = _elementwise("average", "Element-wise mean: average(a, b, c).")
+MAXIMUM = _elementwise("maximum", "Element-wise maximum: maximum(a, b).")
+MINIMUM = _elementwise("minimum", "Element-wise minimum: minimum(a, b).")
 
 
 # concat -------------------------------------------------------------------------------------
@@ -99,8 +99,9 @@ def _concat_shape(a, shapes):
     return tuple(out)
 
 
-CONCAT = LayerDef("concat", "Concatenate", (Param("axis", Int(), default=-1, doc="Keras axis; -1 is the last"),),
-                  _concat_shape, min_inputs=2, max_inputs=None, call_style="list", category=MERGE,
+CONCAT = LayerDef("concat", "concatenate",
+                  (Param("axis", Int(), default=-1, doc="the batch is axis 0; -1 is the last"),),
+                  _concat_shape, min_inputs=2, max_inputs=None, category=MERGE,
                   aliases=("concatenate",), doc="Joins inputs along an axis: concat(a, b, axis=-1).")
 
 
@@ -119,10 +120,10 @@ def _dot_shape(a, shapes):
     return tuple(out) if out else (1,)
 
 
-DOT = LayerDef("dot", "Dot",
+DOT = LayerDef("dot", "dot",
                (Param("axes", IntTuple(n=2, min=None), positional=True, doc="axis, or (axis of a, axis of b)"),
                 Param("normalize", Bool(), default=False, doc="cosine similarity: L2-normalize first")),
-               _dot_shape, keras_positional=1, min_inputs=2, max_inputs=2, call_style="list", category=MERGE,
+               _dot_shape, min_inputs=2, max_inputs=2, category=MERGE,
                doc="Dot product of two inputs along an axis each: dot(a, b, axes=1).")
 
 

@@ -16,7 +16,7 @@ from .. import ast
 from ..diagnostics import did_you_mean
 from ..hookspecs import hookimpl
 from ..params import Activation, ArgError, Bool, Choice, Float, Int, Optional, Param, describe
-from ..registry import KerasCall, LayerDef, ParamCount, ShapeError, default_keras_call
+from ..registry import LayerDef, ParamCount, ShapeError
 from .common import constraint, fmt, initializer, macs, regularizer
 
 RECURRENT = "recurrent"
@@ -122,14 +122,14 @@ def _rnn_macs(gates: int, name: str):
     return rule
 
 
-def _rnn(name: str, keras_class: str, gates: int, doc: str) -> LayerDef:
-    return LayerDef(name, keras_class, _rnn_params(name, gates > 1), _rnn_shape(name), _rnn_count(gates, name),
-                    count_macs=_rnn_macs(gates, name), keras_positional=1, doc=doc, category=RECURRENT)
+def _rnn(name: str, auto_name: str, gates: int, doc: str) -> LayerDef:
+    return LayerDef(name, auto_name, _rnn_params(name, gates > 1), _rnn_shape(name), _rnn_count(gates, name),
+                    count_macs=_rnn_macs(gates, name), doc=doc, category=RECURRENT)
 
 
-SIMPLE_RNN = _rnn("simplernn", "SimpleRNN", 1, "Fully connected recurrent layer: lstm's simplest relative.")
-LSTM = _rnn("lstm", "LSTM", 4, "Long short-term memory over (steps, features).")
-GRU = _rnn("gru", "GRU", 3, "Gated recurrent unit over (steps, features).")
+SIMPLE_RNN = _rnn("simplernn", "simple_rnn", 1, "Fully connected recurrent layer: lstm's simplest relative.")
+LSTM = _rnn("lstm", "lstm", 4, "Long short-term memory over (steps, features).")
+GRU = _rnn("gru", "gru", 3, "Gated recurrent unit over (steps, features).")
 
 
 # bidirectional ------------------------------------------------------------------------------
@@ -202,20 +202,12 @@ def _bidirectional_macs(a, shapes):
     return 2 * _inner(a).count_macs(a, shapes)
 
 
-def _bidirectional_lower(a, explicit) -> KerasCall:
-    inner = _inner(a)
-    wrapped = default_keras_call(inner.keras_class, inner.params, a, explicit, inner.keras_positional)
-    kwargs = (("merge_mode", a["merge_mode"]),) if "merge_mode" in explicit else ()
-    return KerasCall("Bidirectional", (wrapped,), kwargs)
-
-
 BIDIRECTIONAL = LayerDef(
-    "bidirectional", "Bidirectional",
+    "bidirectional", "bidirectional",
     (Param("layer", Choice(("gru", "lstm", "simplernn")), positional=True, doc="the recurrent layer to wrap"),
      _MERGE_MODE),
-    _bidirectional_shape, _bidirectional_count, count_macs=_bidirectional_macs, keras_positional=1,
-    category="wrapper",
-    lower_keras=_bidirectional_lower, expand_params=_bidirectional_params,
+    _bidirectional_shape, _bidirectional_count, count_macs=_bidirectional_macs, category="wrapper",
+    expand_params=_bidirectional_params,
     doc="Runs a recurrent layer forwards and backwards: bidirectional lstm 64 return_sequences=true.")
 
 
@@ -277,7 +269,7 @@ def _attention_macs(a, shapes):
 
 
 MULTI_HEAD_ATTENTION = LayerDef(
-    "multiheadattention", "MultiHeadAttention",
+    "multiheadattention", "multi_head_attention",
     (Param("num_heads", Int(min=1), positional=True),
      Param("key_dim", Int(min=1), positional=True, doc="size of each head for query and key"),
      Param("value_dim", Optional(Int(min=1)), default=None, doc="size of each head for value (key_dim)"),
@@ -289,8 +281,7 @@ MULTI_HEAD_ATTENTION = LayerDef(
      regularizer("kernel_regularizer"), regularizer("bias_regularizer"), regularizer("activity_regularizer"),
      constraint("kernel_constraint"), constraint("bias_constraint"),
      Param("seed", Optional(Int(min=0)), default=None)),
-    _attention_shape, _attention_count, count_macs=_attention_macs, keras_positional=2, min_inputs=1, max_inputs=3,
-    call_style="args",
+    _attention_shape, _attention_count, count_macs=_attention_macs, min_inputs=1, max_inputs=3,
     category="attention",
     doc="Self-attention (x -> multiheadattention 4 16) or cross-attention: "
         "multiheadattention(query, value, num_heads=4, key_dim=16).")

@@ -3,7 +3,7 @@
 Each is a definition of meaning (a signature with types, ranges and docs) that arguments
 name as ``kernel_regularizer=l2(0.01)`` or ``adam cosine_decay(1e-3, decay_steps=1000)``.
 Signatures and defaults follow Keras 3; the Keras lowering is a table in
-:mod:`nndsl.backends.keras_training`.
+:mod:`nndsl.backends.keras.training`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Built-in optimizers, losses and metrics, with Keras 3's names, signatures and defaults."""
+"""Built-in optimizers, losses and metrics: names, signatures and defaults (Keras 3's, the reference)."""
 
 from __future__ import annotations
 
@@ -28,32 +28,45 @@ _UNIT = Float(min=0.0, max=1.0)
 _EPS = Param("epsilon", Float(min=0.0), default=1e-7)
 
 
-def _opt(name, cls, lr, *own, common=_COMMON):
+_DOCS = {
+    "sgd": "stochastic gradient descent, with optional momentum",
+    "rmsprop": "RMSprop: gradients scaled by a moving average of their squares",
+    "adam": "Adam: adaptive moment estimation",
+    "adamw": "Adam with decoupled weight decay",
+    "adagrad": "Adagrad: per-parameter rates from accumulated squared gradients",
+    "adadelta": "Adadelta: Adagrad with a window of past gradients",
+    "adamax": "Adamax: Adam with the infinity norm",
+    "nadam": "Adam with Nesterov momentum",
+    "ftrl": "FTRL-proximal, for wide sparse models",
+    "lion": "Lion: sign-based updates with momentum",
+}
+
+
+def _opt(name, lr, *own, common=_COMMON):
     own_names = {p.name for p in own}
-    return OptimizerDef(name, cls, (_lr(lr), *own, *(p for p in common if p.name not in own_names)),
-                        doc=f"keras.optimizers.{cls}")
+    return OptimizerDef(name, (_lr(lr), *own, *(p for p in common if p.name not in own_names)), doc=_DOCS[name])
 
 
 OPTIMIZERS = [
-    _opt("sgd", "SGD", 0.01, Param("momentum", _UNIT, default=0.0), Param("nesterov", Bool(), default=False)),
-    _opt("rmsprop", "RMSprop", 0.001, Param("rho", _UNIT, default=0.9), Param("momentum", _UNIT, default=0.0),
+    _opt("sgd", 0.01, Param("momentum", _UNIT, default=0.0), Param("nesterov", Bool(), default=False)),
+    _opt("rmsprop", 0.001, Param("rho", _UNIT, default=0.9), Param("momentum", _UNIT, default=0.0),
          _EPS, Param("centered", Bool(), default=False)),
-    _opt("adam", "Adam", 0.001, Param("beta_1", _UNIT, default=0.9), Param("beta_2", _UNIT, default=0.999),
+    _opt("adam", 0.001, Param("beta_1", _UNIT, default=0.9), Param("beta_2", _UNIT, default=0.999),
          _EPS, Param("amsgrad", Bool(), default=False)),
-    _opt("adamw", "AdamW", 0.001, Param("weight_decay", Float(min=0.0), default=0.004),
+    _opt("adamw", 0.001, Param("weight_decay", Float(min=0.0), default=0.004),
          Param("beta_1", _UNIT, default=0.9), Param("beta_2", _UNIT, default=0.999), _EPS,
          Param("amsgrad", Bool(), default=False)),
-    _opt("adagrad", "Adagrad", 0.001, Param("initial_accumulator_value", Float(min=0.0), default=0.1), _EPS),
-    _opt("adadelta", "Adadelta", 0.001, Param("rho", _UNIT, default=0.95), _EPS),
-    _opt("adamax", "Adamax", 0.001, Param("beta_1", _UNIT, default=0.9), Param("beta_2", _UNIT, default=0.999), _EPS),
-    _opt("nadam", "Nadam", 0.001, Param("beta_1", _UNIT, default=0.9), Param("beta_2", _UNIT, default=0.999), _EPS),
-    _opt("ftrl", "Ftrl", 0.001, Param("learning_rate_power", Float(max=0.0), default=-0.5),
+    _opt("adagrad", 0.001, Param("initial_accumulator_value", Float(min=0.0), default=0.1), _EPS),
+    _opt("adadelta", 0.001, Param("rho", _UNIT, default=0.95), _EPS),
+    _opt("adamax", 0.001, Param("beta_1", _UNIT, default=0.9), Param("beta_2", _UNIT, default=0.999), _EPS),
+    _opt("nadam", 0.001, Param("beta_1", _UNIT, default=0.9), Param("beta_2", _UNIT, default=0.999), _EPS),
+    _opt("ftrl", 0.001, Param("learning_rate_power", Float(max=0.0), default=-0.5),
          Param("initial_accumulator_value", Float(min=0.0), default=0.1),
          Param("l1_regularization_strength", Float(min=0.0), default=0.0),
          Param("l2_regularization_strength", Float(min=0.0), default=0.0),
          Param("l2_shrinkage_regularization_strength", Float(min=0.0), default=0.0),
          Param("beta", Float(min=0.0), default=0.0)),
-    _opt("lion", "Lion", 0.001, Param("beta_1", _UNIT, default=0.9), Param("beta_2", _UNIT, default=0.99)),
+    _opt("lion", 0.001, Param("beta_1", _UNIT, default=0.9), Param("beta_2", _UNIT, default=0.99)),
 ]
 
 _FROM_LOGITS = Param("from_logits", Bool(), default=False,
@@ -78,27 +91,28 @@ _LOSS_PARAMS = {
     "cosine_similarity": (_AXIS,),
 }
 
-# (name, keras name, labels, aliases)
+# (name, labels, aliases); what each computes is Keras 3's loss of that name (the reference)
 _LOSSES = [
-    ("mse", "mean_squared_error", "one_hot", ("mean_squared_error",)),
-    ("mae", "mean_absolute_error", "one_hot", ("mean_absolute_error",)),
-    ("mape", "mean_absolute_percentage_error", "values", ("mean_absolute_percentage_error",)),
-    ("msle", "mean_squared_logarithmic_error", "values", ("mean_squared_logarithmic_error",)),
-    ("huber", "huber", "one_hot", ()),
-    ("log_cosh", "log_cosh", "one_hot", ()),
-    ("binary_crossentropy", "binary_crossentropy", "binary", ("bce",)),
-    ("binary_focal_crossentropy", "binary_focal_crossentropy", "binary", ()),
-    ("categorical_crossentropy", "categorical_crossentropy", "one_hot", ("cce",)),
-    ("categorical_focal_crossentropy", "categorical_focal_crossentropy", "one_hot", ()),
-    ("sparse_categorical_crossentropy", "sparse_categorical_crossentropy", "sparse", ("scce",)),
-    ("kl_divergence", "kl_divergence", "one_hot", ("kld",)),
-    ("poisson", "poisson", "values", ()),
-    ("hinge", "hinge", "binary", ()),
-    ("squared_hinge", "squared_hinge", "binary", ()),
-    ("categorical_hinge", "categorical_hinge", "one_hot", ()),
-    ("cosine_similarity", "cosine_similarity", "one_hot", ()),
+    ("mse", "one_hot", ("mean_squared_error",)),
+    ("mae", "one_hot", ("mean_absolute_error",)),
+    ("mape", "values", ("mean_absolute_percentage_error",)),
+    ("msle", "values", ("mean_squared_logarithmic_error",)),
+    ("huber", "one_hot", ()),
+    ("log_cosh", "one_hot", ()),
+    ("binary_crossentropy", "binary", ("bce",)),
+    ("binary_focal_crossentropy", "binary", ()),
+    ("categorical_crossentropy", "one_hot", ("cce",)),
+    ("categorical_focal_crossentropy", "one_hot", ()),
+    ("sparse_categorical_crossentropy", "sparse", ("scce",)),
+    ("kl_divergence", "one_hot", ("kld",)),
+    ("poisson", "values", ()),
+    ("hinge", "binary", ()),
+    ("squared_hinge", "binary", ()),
+    ("categorical_hinge", "one_hot", ()),
+    ("cosine_similarity", "one_hot", ()),
 ]
 
+# (name, the name run logs it under, aliases)
 _METRICS = [
     ("accuracy", "accuracy", ("acc",)),
     ("binary_accuracy", "binary_accuracy", ()),
@@ -133,10 +147,11 @@ def nndsl_optimizers():
 
 @hookimpl
 def nndsl_losses():
-    return [LossDef(n, k, labels, aliases, doc=f"keras.losses.{k}", params=_LOSS_PARAMS.get(n, ()))
-            for n, k, labels, aliases in _LOSSES]
+    return [LossDef(n, labels, aliases, doc=f"the {n} loss", params=_LOSS_PARAMS.get(n, ()))
+            for n, labels, aliases in _LOSSES]
 
 
 @hookimpl
 def nndsl_metrics():
-    return [MetricDef(n, k, aliases, doc=f"keras.metrics.{k}") for n, k, aliases in _METRICS]
+    return [MetricDef(n, aliases, doc=f"the {n} metric", log_name=None if logged == n else logged)
+            for n, logged, aliases in _METRICS]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping
 
-from .runner import RunError
+from ..errors import RunError
 
 
 def _loss_functions(keras, keras_model) -> Any:
@@ -36,6 +36,9 @@ def validation_metrics(keras, model_ir, registry) -> list[tuple[str, str, Any]]:
     ``accuracy`` becomes sparse, binary or categorical accuracy by the output's loss and shape,
     like Keras' own resolution of the string.
     """
+    from ..backends.keras import KerasLowering
+
+    lowering = KerasLowering(registry)
     losses = dict(model_ir.training.losses)
     many = len(model_ir.outputs) > 1
     out = []
@@ -46,7 +49,7 @@ def validation_metrics(keras, model_ir, registry) -> list[tuple[str, str, Any]]:
         for target, name in model_ir.training.metrics:
             if target and target != output:
                 continue
-            keras_name = registry.metrics[name].keras_name
+            keras_name = lowering.metric(name)
             if keras_name == "accuracy":
                 if labels == "sparse":
                     metric = keras.metrics.SparseCategoricalAccuracy(name=name)

@@ -8,7 +8,7 @@ Placement uses ``tf.distribute`` (:mod:`.device`), the fit arguments come from
 from __future__ import annotations
 
 import os
-from ..diagnostics import NndslError
+from ..errors import NndslError, RunError
 from .trainer import Trainer
 
 
@@ -30,12 +30,12 @@ def import_layer_modules(model, registry) -> None:
     """Import the module of every plugin Keras class ``model`` uses, which registers it with Keras."""
     import importlib
 
-    from ..backends.keras_objects import layer_call
-    from ..registry import KerasCall
+    from ..backends.keras import KerasCall, KerasLowering
+    from ..backends.keras.lower import KERAS_MODULES
 
     def modules(call):
         if isinstance(call, KerasCall):
-            if "." in call.module:
+            if call.module.split(".")[0] not in KERAS_MODULES:
                 yield call.module
             for value in (*call.args, *(v for _, v in call.kwargs)):
                 yield from modules(value)
@@ -43,8 +43,9 @@ def import_layer_modules(model, registry) -> None:
             for item in value:
                 yield from modules(item)
 
+    lowering = KerasLowering(registry)
     for node in model.nodes:
-        for module in modules(layer_call(node, registry)):
+        for module in modules(lowering.node_call(node)):
             importlib.import_module(module)
 
 
@@ -123,8 +124,6 @@ class KerasTrainer(Trainer):
         return self.placement.scope() if self.placement is not None else contextlib.nullcontext()
 
     def _guarded(self, make):
-        from .runner import RunError
-
         try:
             with self._scope():
                 return make()
@@ -144,8 +143,6 @@ class KerasTrainer(Trainer):
         self.keras_model = self._guarded(lambda: load_keras_model(checkpoint, model, self.registry))
 
     def load(self, model, path):
-        from .runner import RunError
-
         self.model = model
         try:
             self.keras_model = load_keras_model(path, model, self.registry)
@@ -157,9 +154,9 @@ class KerasTrainer(Trainer):
 
         A resumed run's ``csv_logger`` appends to its log instead of starting it again.
         """
-        from ..backends.keras_objects import instantiate
-        from ..backends.keras_training import callback_call, missing_package
-        from .runner import RunError
+        from ..backends.keras import KerasLowering
+        from ..backends.keras.build import instantiate
+        from ..backends.keras.training import callback_call, missing_package
 
         for cb in self.model.training.callbacks:
             problem = missing_package("callback", cb.name)
@@ -173,6 +170,7 @@ class KerasTrainer(Trainer):
             os.makedirs(os.path.dirname(full) or ".", exist_ok=True)
             return full
 
+        lowering = KerasLowering(self.registry)
         out = []
         for cb in self.model.training.callbacks:
             monitor = dict(cb.options).get("monitor", "val_loss")
@@ -181,7 +179,7 @@ class KerasTrainer(Trainer):
                               "(set fit validation_split=...)")
             if resuming and cb.name == "csv_logger":
                 cb = type(cb)(cb.name, (*[o for o in cb.options if o[0] != "append"], ("append", True)), cb.span)
-            out.append(instantiate(callback_call(cb, self.registry, inside_run)))
+            out.append(instantiate(callback_call(cb, lowering, inside_run)))
         return out
 
     def _class_weight(self, y_train, reporter) -> dict | None:

@@ -29,7 +29,7 @@ import tempfile
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from ..diagnostics import NndslError
+from ..errors import NndslError, RunDirError  # noqa: F401 - re-exported
 
 LOCK = ".lock"
 MODEL = "model.keras"
@@ -40,12 +40,6 @@ RUN = "run.json"
 STATE = "state.json"
 RUN_FILES = (MODEL, HISTORY, METRICS, RUN, STATE)
 MODEL_STEM = "model."  # every backend's trained model is model.<extension>
-
-
-class RunDirError(NndslError):
-    """The run directory cannot be used: unwritable, locked by another run, or not a run."""
-
-    exit_code = 2
 
 
 def _why(exc: OSError) -> str:

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping, TextIO
 
 from .. import ir
-from ..diagnostics import NndslError, UsageError
+from ..errors import NndslError, RunError, UsageError  # noqa: F401 - RunError re-exported
 from ..statements import FIT_PARAMS
 from . import outputs
 from .outputs import RunDir, RunDirError
@@ -53,12 +53,6 @@ def precision_warning(precision: str, device_kind: str) -> str | None:
         return None  # measured faster than float32 on such a CPU
     return (f"{precision} on a CPU is usually slower than float32, not faster: {PRECISION_ON_CPU[precision]}; "
             "it pays off on GPUs and TPUs")
-
-
-class RunError(NndslError):
-    """Building or training failed for a reason the user can act on."""
-
-    exit_code = 4
 
 
 @dataclass(frozen=True)

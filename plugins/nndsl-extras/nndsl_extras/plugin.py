@@ -1,7 +1,8 @@
-"""The plugin module named by the `nndsl` entry point: one layer, one backend.
+"""The plugin module named by the `nndsl` entry point: one layer, its lowerings, one backend.
 
-Nothing here imports Keras: the layer's Keras lowering names its class by module path
-(``KerasCall(..., module="nndsl_extras.keras_layers")``), imported only when a model is built.
+The layer's definition says what it means; ``nndsl_lowerings`` says how each backend builds
+it: Keras by this plugin's own class (named by module path, imported only when a model is
+built, so nothing here imports Keras) and the ``dot`` backend by a colour.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ import json
 
 import nndsl
 from nndsl.backends.base import Backend
+from nndsl.backends.keras import keras_layer
+from nndsl.lowering import Lowering
 from nndsl.params import Bool, Param
-from nndsl.registry import KerasCall, LayerDef, ParamCount, ShapeError, default_keras_call
+from nndsl.registry import LayerDef, ParamCount, ShapeError
 
 
 def _scale_shape(attrs, shapes):
@@ -26,23 +29,14 @@ def _scale_params(attrs, shapes):
     return ParamCount(features * (2 if attrs["use_offset"] else 1))
 
 
-def _scale_keras_call(attrs, explicit):
-    """Lower to this plugin's own Keras class; only explicitly written options are passed."""
-    call = default_keras_call("Scale", SCALE.params, attrs, explicit, 0)
-    return KerasCall(call.cls, call.args, call.kwargs, module="nndsl_extras.keras_layers")
-
-
 SCALE = LayerDef(
     name="scale",
-    keras_class="Scale",
+    auto_name="scale",
     params=(Param("use_offset", Bool(), default=False, positional=True, doc="also learn an offset"),),
     output_shape=_scale_shape,
     count_params=_scale_params,
     doc="A learnable per-feature scale (and optional offset) on the last axis.",
     category="extras",
-    lower_keras=_scale_keras_call,
-    # How the `dot` backend below draws it: a per-backend lowering carried by the layer.
-    lowerings=(("dot", lambda node: {"color": "darkgreen"}),),
 )
 
 
@@ -64,7 +58,7 @@ class DotBackend(Backend):
         for inp in model.inputs:
             lines.append(f"  {_quote(inp.name)} [label={_quote(f'{inp.name}: input {inp.shape}')}, shape=ellipse];")
         for node in model.nodes:
-            style = self.lower_layer(node, registry) or {}
+            style = self.lower_layer(node, registry) or {}  # this backend's table: a style per layer
             extra = "".join(f", {k}={_quote(str(v))}" for k, v in sorted(style.items()))
             label = f"{node.name}: {node.op}\n{node.params.total:,} params"
             lines.append(f"  {_quote(node.name)} [label={_quote(label)}{extra}];")
@@ -84,3 +78,13 @@ def nndsl_layers():
 @nndsl.hookimpl
 def nndsl_backends():
     return [DotBackend()]
+
+
+@nndsl.hookimpl
+def nndsl_lowerings(backend):
+    """Keras builds `scale` with this plugin's class; the `dot` backend draws it dark green."""
+    if backend == "keras":
+        return [keras_layer("scale", "Scale", module="nndsl_extras.keras_layers")]
+    if backend == "dot":
+        return [Lowering("layer", "scale", {"color": "darkgreen"})]
+    return None

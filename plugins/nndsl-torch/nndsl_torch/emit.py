@@ -16,7 +16,7 @@ import inspect
 from functools import lru_cache
 from typing import Any
 
-from nndsl.backends.pyemit import identifier, literal, string_literal
+from nndsl.backends.pysource import identifier, literal, string_literal
 
 from .lowering import LOSSES, METRICS, Call, default_optimizer, optimizer_call
 from .model import attribute_names, plan

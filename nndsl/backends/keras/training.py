@@ -1,22 +1,19 @@
-"""The Keras lowering of the training vocabulary: configured objects, losses, callbacks.
+"""The Keras lowering of the training vocabulary: configured objects, losses with options, callbacks.
 
 Definitions (``nndsl/builtins/objects.py``, ``callbacks.py``, ``training.py``) say what a
-name means; this table says which Keras 3 class builds it. Everything here returns
-:class:`~nndsl.registry.KerasCall` descriptions, so the in-process build and the emitted
-script read the same lowering. No Keras import: it only names classes.
+name means; :data:`OBJECTS` says which Keras 3 class builds it and becomes entries of the Keras
+lowering table (:func:`nndsl.backends.keras.table.builtin_lowerings`), so a plugin can add or
+replace one through ``nndsl_lowerings``. Everything here returns KerasCall descriptions, so
+the in-process build and the emitted script read the same lowering. No Keras import.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
-from .. import ir
-from ..params import Configured
-from ..registry import KerasCall
-
-# A KerasCall with this module calls a function of nndsl.backends.keras_helpers; the emitted
-# script carries that function's source instead of importing nndsl.
-HELPERS = "nndsl.backends.keras_helpers"
+from ... import ir
+from ...lowering import Lowering
+from .lower import HELPERS, KerasCall, KerasLowering, KerasObject, keras_object, lower
 
 # (kind, name) -> (keras module, class). Kinds are the registry tables' singulars.
 OBJECTS: dict[tuple[str, str], tuple[str, str]] = {
@@ -93,55 +90,46 @@ def missing_package(kind: str, name: str) -> str | None:
     return f"{kind} {name} needs the {need[0]} package, which is not installed: pip install {need[1]}"
 
 
-class LoweringError(ValueError):
-    """A configured object with no Keras lowering (a plugin registered it without one)."""
 
 
-def keras_object(kind: str, name: str, options=()) -> KerasCall:
-    """The KerasCall for one (kind, name) with its options (already lowered)."""
-    entry = OBJECTS.get((kind, name))
-    if entry is None:
-        raise LoweringError(f"{kind} '{name}' has no Keras lowering; the plugin that registered it must add "
-                            "one to nndsl.backends.keras_training.OBJECTS")
-    module, cls = entry
-    return KerasCall(cls, (), tuple((k, lower(v)) for k, v in options), module)
+# Python packages a lowering needs beyond the core install: (kind, name) -> (module, pip extra).
+REQUIRES: dict[tuple[str, str], tuple[str, str]] = {
+    ("callback", "tensorboard"): ("tensorboard", "nndsl[tensorboard]"),
+}
 
 
-def lower(value: Any) -> Any:
-    """A checked attribute value as Keras takes it: configured objects become KerasCalls."""
-    if isinstance(value, Configured):
-        return keras_object(value.kind, value.name, value.options)
-    if isinstance(value, KerasCall):
-        return KerasCall(value.cls, lower(value.args), lower_kwargs(value.kwargs), value.module)
-    if isinstance(value, tuple):
-        return tuple(lower(v) for v in value)
-    return value
+def missing_package(kind: str, name: str) -> str | None:
+    """A sentence saying what to install when (kind, name) needs a package that is absent."""
+    import importlib.util
+
+    need = REQUIRES.get((kind, name))
+    if need is None or importlib.util.find_spec(need[0]) is not None:
+        return None
+    return f"{kind} {name} needs the {need[0]} package, which is not installed: pip install {need[1]}"
 
 
-def lower_kwargs(kwargs) -> tuple[tuple[str, Any], ...]:
-    return tuple((k, lower(v)) for k, v in kwargs)
+def object_lowerings() -> list[Lowering]:
+    """The Keras table entries for OBJECTS (losses get their compile() name too)."""
+    from .table import LOSSES
+
+    return [Lowering(kind, name, KerasObject(module, cls, LOSSES.get(name) if kind == "loss" else None))
+            for (kind, name), (module, cls) in OBJECTS.items()]
 
 
-def loss_value(name: str, options, registry) -> Any:
-    """A loss as compile() takes it: the Keras name, or a loss object when options were given."""
-    if not options:
-        return registry.losses[name].keras_name
-    return keras_object("loss", name, options)
+def epoch_schedule_call(schedule, lowering: KerasLowering) -> KerasCall:
+    return KerasCall("epoch_schedule", (lower(schedule, lowering),), (), HELPERS)
 
 
-def epoch_schedule_call(schedule: Any) -> KerasCall:
-    return KerasCall("epoch_schedule", (lower(schedule),), (), HELPERS)
-
-
-def callback_call(callback: ir.Callback, registry, resolve_path: Callable[[str], str] | None = None) -> KerasCall:
+def callback_call(callback: ir.Callback, lowering: KerasLowering,
+                  resolve_path: Callable[[str], str] | None = None) -> KerasCall:
     """The Keras callback for a ``callback`` statement.
 
     ``resolve_path`` maps the paths the callback writes (params of kind Path): ``nndsl run``
     puts relative ones inside the run directory; the emitted script leaves them as written.
     """
-    from ..params import Path
+    from ...params import Path
 
-    definition = registry.callbacks[callback.name]
+    definition = lowering.registry.callbacks[callback.name]
     paths = {p.name for p in definition.params if isinstance(p.kind, Path)}
     given = dict(callback.options)
     options = []
@@ -155,6 +143,6 @@ def callback_call(callback: ir.Callback, registry, resolve_path: Callable[[str],
         else:
             continue
         if callback.name == "learning_rate_scheduler" and p.name == "schedule":
-            value = epoch_schedule_call(value)
+            value = epoch_schedule_call(value, lowering)
         options.append((p.name, value))
-    return keras_object("callback", callback.name, options)
+    return keras_object("callback", callback.name, options, lowering)

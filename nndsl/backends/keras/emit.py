@@ -1,84 +1,27 @@
 """Render a checked model as a standalone, readable Keras script.
 
-Nothing from the spec reaches the output as raw text: names are re-validated as ASCII
-identifiers, and every value is rendered by :func:`literal`, which knows only Python's
-literal forms (numbers, booleans, None, strings via :func:`string_literal`, tuples, lists, dicts) and
-refuses anything else. The output is deterministic and formatted like hand-written code.
+It reads the same KerasCall descriptions as the live build (:mod:`.lower`). Nothing from
+the spec reaches the output as raw text: names and values go through
+:mod:`nndsl.backends.pysource`. The output is deterministic and formatted like hand-written code.
 """
 
 from __future__ import annotations
 
-import json
-import keyword
-import math
 from typing import Any
 
-from .. import ir
-from ..registry import KerasCall
-from .keras import compile_arguments
-from .keras_objects import KERAS_MODULES
-from .keras_training import HELPERS
+from ... import ir
+from ..pysource import EmitError, dotted, identifier, keyword_name, literal as plain_literal, string_literal
+from .lower import KerasCall, KerasLowering, compile_arguments
+from .lower import HELPERS, KERAS_MODULES
 
 INDENT = "    "
-# Names the generated function uses itself; a tensor with one of these names gets a "_".
-_TAKEN = {"keras", "layers", "np", "model", "inputs", "outputs", "build_model", "load_data", "main",
-          "x_train", "y_train", "x_test", "y_test", "print", "len", "range", "dict", "list", "tuple",
-          "int", "float", "str", "type", "object", "input", "id", "min", "max", "sum", "super"}
 
-
-class EmitError(ValueError):
-    """A value or name that cannot be rendered safely (never expected from a checked model)."""
-
-
-def identifier(name: str) -> str:
-    """A safe Python variable name for a spec tensor name."""
-    if not (isinstance(name, str) and name.isascii() and name.isidentifier()):
-        raise EmitError(f"not a safe identifier: {name!r}")
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in _TAKEN or name.startswith("__"):
-        return name.strip("_") + "_" if name.strip("_") else "t_"
-    return name
-
-
-def _dotted(path: str) -> str:
-    parts = path.split(".")
-    if not all(p.isascii() and p.isidentifier() and not keyword.iskeyword(p) for p in parts):
-        raise EmitError(f"not a safe module path: {path!r}")
-    return path
+__all__ = ["emit_python", "literal", "call_source", "identifier", "string_literal", "EmitError"]
 
 
 def literal(value: Any, imports: set[str] | None = None) -> str:
     """Python source for a plain value or a KerasCall; raises EmitError for anything else."""
-    if value is None or isinstance(value, bool):
-        return repr(value)
-    if isinstance(value, int):
-        return repr(int(value))
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise EmitError(f"not a finite number: {value!r}")
-        return repr(float(value))
-    if isinstance(value, str):
-        return string_literal(value)
-    if isinstance(value, tuple):
-        inner = ", ".join(literal(v, imports) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, list):
-        return "[" + ", ".join(literal(v, imports) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{literal(str(k))}: {literal(v, imports)}" for k, v in value.items()) + "}"
-    if isinstance(value, KerasCall):
-        return call_source(value, imports)
-    raise EmitError(f"cannot render a {type(value).__name__} as Python")
-
-
-def string_literal(text: str) -> str:
-    """A double-quoted, ASCII-only Python string literal that reads back as exactly ``text``.
-
-    JSON's escapes, except that characters beyond U+FFFF get Python's ``\\U`` escape: JSON
-    writes them as a surrogate pair, which Python would read as two separate characters.
-    """
-    if all(ord(ch) <= 0xFFFF for ch in text):
-        return json.dumps(text)
-    return '"' + "".join(json.dumps(ch)[1:-1] if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}" for ch in text) + '"'
+    return plain_literal(value, lambda v: call_source(v, imports) if isinstance(v, KerasCall) else None)
 
 
 def call_source(call: KerasCall, imports: set[str] | None = None) -> str:
@@ -87,20 +30,18 @@ def call_source(call: KerasCall, imports: set[str] | None = None) -> str:
     if call.module == "layers":
         prefix = "layers"
     elif call.module.split(".")[0] in KERAS_MODULES:
-        prefix = f"keras.{_dotted(call.module)}"
+        prefix = f"keras.{dotted(call.module)}"
     elif call.module == HELPERS:  # a helper function whose source the script carries
         if imports is not None:
             imports.add(f"{HELPERS}:{call.cls}")
         prefix = ""
     else:
-        prefix = _dotted(call.module)
+        prefix = dotted(call.module)
         if imports is not None:
             imports.add(prefix)
     args = [literal(a, imports) for a in call.args]
     for k, v in call.kwargs:
-        if not (k.isascii() and k.isidentifier() and not keyword.iskeyword(k)):
-            raise EmitError(f"not a safe keyword: {k!r}")
-        args.append(f"{k}={literal(v, imports)}")
+        args.append(f"{keyword_name(k)}={literal(v, imports)}")
     return f"{prefix + '.' if prefix else ''}{call.cls}({', '.join(args)})"
 
 
@@ -116,14 +57,12 @@ def helper_source(name: str) -> str:
     raise EmitError(f"no helper function {name!r}")
 
 
-def _layer_source(node: ir.Node, registry, imports: set[str]) -> str:
-    from .keras_objects import layer_call
-
-    return call_source(layer_call(node, registry), imports)
+def _layer_source(node: ir.Node, lowering: KerasLowering, imports: set[str]) -> str:
+    return call_source(lowering.node_call(node), imports)
 
 
-def _apply(layer_src: str, node: ir.Node, var: dict[str, str], registry) -> str:
-    style = registry.layers[node.op].input_style
+def _apply(layer_src: str, node: ir.Node, var: dict[str, str], lowering: KerasLowering) -> str:
+    style = lowering.input_style(node.op)
     ins = [var[s] for s in node.inputs]
     if style == "list":
         return f"{layer_src}([{', '.join(ins)}])"
@@ -147,6 +86,7 @@ def _compile_lines(model: ir.Model, registry, imports: set[str]) -> list[str]:
 
 def build_function(model: ir.Model, registry, sequential: bool, imports: set[str]) -> list[str]:
     lines = ["def build_model():", f'{INDENT}"""The model of {model.name}, compiled as the spec says."""']
+    lowering = KerasLowering(registry)
     if sequential:
         (inp,) = model.inputs
         lines.append(f"{INDENT}model = keras.Sequential(name={literal(model.name)})")
@@ -154,7 +94,7 @@ def build_function(model: ir.Model, registry, sequential: bool, imports: set[str
                      + (f", dtype={literal(inp.dtype)}" if inp.dtype != "float32" else "")
                      + f", name={literal(inp.name)}))")
         for node in model.nodes:
-            lines.append(f"{INDENT}model.add({_layer_source(node, registry, imports)})")
+            lines.append(f"{INDENT}model.add({_layer_source(node, lowering, imports)})")
     else:
         var: dict[str, str] = {}
         used: set[str] = set()
@@ -173,7 +113,7 @@ def build_function(model: ir.Model, registry, sequential: bool, imports: set[str
                          + (f", dtype={literal(inp.dtype)}" if inp.dtype != "float32" else "")
                          + f", name={literal(inp.name)})")
         for node in model.nodes:
-            src = _apply(_layer_source(node, registry, imports), node, var, registry)
+            src = _apply(_layer_source(node, lowering, imports), node, var, lowering)
             lines.append(f"{INDENT}{fresh(node.name)} = {src}")
         if len(model.inputs) == 1:
             ins = var[model.inputs[0].name]
@@ -191,9 +131,10 @@ def build_function(model: ir.Model, registry, sequential: bool, imports: set[str
 
 def callback_sources(model: ir.Model, registry, imports: set[str]) -> list[str]:
     """Each ``callback`` statement as Python: the same KerasCall ``run`` instantiates."""
-    from .keras_objects import callback_call
+    from .training import callback_call
 
-    return [call_source(callback_call(cb, registry), imports) for cb in model.training.callbacks]
+    lowering = KerasLowering(registry)
+    return [call_source(callback_call(cb, lowering), imports) for cb in model.training.callbacks]
 
 
 def emit_python(model: ir.Model, registry, sequential: bool, source_name: str | None = None,
@@ -203,8 +144,8 @@ def emit_python(model: ir.Model, registry, sequential: bool, source_name: str | 
     ``seed`` overrides the spec's ``fit seed=``; ``data_dir`` is the spec's folder as seen from
     the folder the script is written to (relative data paths are rewritten through it).
     """
-    from .. import __version__
-    from .pydata import data_lines
+    from ... import __version__
+    from ..pydata import data_lines
 
     imports: set[str] = set()
     body = build_function(model, registry, sequential, imports)

@@ -1,19 +1,22 @@
 """The two built-in Keras backends: functional for any DAG, Sequential for chains.
 
-Both lower through the same KerasCall descriptions (see :mod:`nndsl.registry`), so the
-in-process model and the emitted script are built from one source of truth. Only Keras 3's
-public API is used, so a model builds under the TensorFlow, JAX and PyTorch backends alike.
+Both read one lowering table, ``"keras"`` (:mod:`.table` for the built-ins, merged with
+plugins' ``nndsl_lowerings`` entries), through :class:`.lower.KerasLowering`: :mod:`.build`
+makes the live model and :mod:`.emit` the script text from the same KerasCall descriptions,
+so they cannot drift apart. Only Keras 3's public API is used, so a model builds under the
+TensorFlow, JAX and PyTorch backends alike. Nothing here imports Keras at import time.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
-from .. import ir
-from ..registry import KerasCall
-from .base import Backend, BackendError
-from .keras_training import loss_value, lower_kwargs
+from ... import ir
+from ..base import Backend, BackendError
+from .lower import TABLE, KerasCall, KerasLayer, KerasLowering, KerasObject, compile_arguments, keras_layer
+
+__all__ = ["KerasFunctional", "KerasSequential", "KerasCall", "KerasLayer", "KerasObject", "KerasLowering",
+           "keras_layer", "compile_arguments", "first_non_chain_node", "TABLE"]
 
 
 def first_non_chain_node(model: ir.Model, registry=None) -> tuple[str, str] | None:
@@ -25,8 +28,7 @@ def first_non_chain_node(model: ir.Model, registry=None) -> tuple[str, str] | No
     for node in model.nodes:
         if len(node.inputs) > 1:
             return node.name, f"'{node.name}' ({node.op}) merges {len(node.inputs)} tensors"
-        layer = registry.layers.get(node.op) if registry is not None else None
-        if layer is not None and layer.input_style != "single":
+        if registry is not None and node.op in registry.layers and KerasLowering(registry).input_style(node.op) != "single":
             return node.name, f"'{node.name}' ({node.op}) takes its input more than once"
         if node.inputs != (previous,):
             return node.name, f"'{node.name}' ({node.op}) branches off '{node.inputs[0]}'"
@@ -40,79 +42,20 @@ def first_non_chain_node(model: ir.Model, registry=None) -> tuple[str, str] | No
     return None
 
 
-def optimizer_call(model: ir.Model, registry) -> KerasCall:
-    opt = model.training.optimizer
-    if opt is None:
-        return KerasCall("RMSprop", (), (), "optimizers")
-    definition = registry.optimizers[opt.name]
-    attrs = opt.attr
-    return KerasCall(definition.keras_class, (), lower_kwargs((k, attrs[k]) for k in opt.explicit), "optimizers")
-
-
-def compile_arguments(model: ir.Model, registry, options: dict | None = None,
-                      keras_backend: str | None = None) -> dict[str, Any]:
-    """compile() keyword arguments as plain values and KerasCalls (the optimizer).
-
-    ``keras_backend`` (the live one, when building) drops what it cannot honour: the spec's
-    ``steps_per_execution`` > 1 on torch (with a warning; an explicit option is an error).
-    """
-    t = model.training
-    out: dict[str, Any] = {"optimizer": optimizer_call(model, registry)}
-    losses = t.losses
-    if losses:
-        options = dict(t.loss_options)
-        per_output = {o: loss_value(name, options.get(o), registry) for o, name in losses if o}
-        overall = [loss_value(name, options.get(""), registry) for o, name in losses if not o]
-        if per_output:
-            out["loss"] = {o: per_output.get(o, overall[0] if overall else None) for o in model.outputs}
-        elif len(model.outputs) > 1:
-            out["loss"] = {o: overall[0] for o in model.outputs}
-        else:
-            out["loss"] = overall[0]
-    if t.loss_weights:
-        weights = dict(t.loss_weights)
-        if len(model.outputs) > 1:
-            out["loss_weights"] = {o: weights.get(o, 1.0) for o in model.outputs}
-        else:
-            out["loss_weights"] = weights.get(model.outputs[0], 1.0)
-    if t.metrics:
-        overall_m = [registry.metrics[m].keras_name for o, m in t.metrics if not o]
-        per_m: dict[str, list[str]] = {}
-        for o, m in t.metrics:
-            if o:
-                per_m.setdefault(o, []).append(registry.metrics[m].keras_name)
-        if len(model.outputs) == 1 and not per_m:
-            out["metrics"] = overall_m
-        else:
-            out["metrics"] = {o: overall_m + per_m.get(o, []) for o in model.outputs if overall_m or per_m.get(o)}
-    fit = dict(t.fit)
-    options = dict(options or {})
-    steps = options.get("steps_per_execution", fit.get("steps_per_execution"))
-    if steps is not None and keras_backend == "torch" and steps > 1:
-        # Keras on PyTorch runs one batch per call; its ValueError would only come at fit time.
-        if options.get("steps_per_execution") is not None:
-            raise BackendError(f"steps_per_execution={steps}: Keras on torch runs one batch per call "
-                               "(steps_per_execution must be 1)")
-        warnings.warn(f"the spec's steps_per_execution={steps} is ignored: Keras on torch runs one batch "
-                      "per call", stacklevel=3)
-        steps = None
-    if steps is not None:
-        out["steps_per_execution"] = steps
-    jit = options.get("jit_compile", fit.get("jit_compile"))
-    if jit is not None:
-        out["jit_compile"] = {"true": True, "false": False, "auto": "auto"}.get(jit, jit)
-    return out
-
-
 class KerasFunctional(Backend):
     name = "keras-functional"
     description = "keras.Input / keras.Model(inputs, outputs) for any DAG, several inputs and outputs"
     emits = ("python",)
+    lowering_table = TABLE
+    lowers = ("layer", "activation", "optimizer", "loss", "metric", "callback")
+
+    def layer_type(self, node, registry) -> str:
+        return KerasLowering(registry).type_name(node)
 
     def build(self, model: ir.Model, registry, compile: bool = True, **options: Any):
         """A compiled ``keras.Model`` (``compile=False`` leaves it uncompiled)."""
-        from ..kerasenv import import_keras
-        from .keras_objects import build_graph, instantiate
+        from ...kerasenv import import_keras
+        from .build import build_graph, instantiate
 
         keras = import_keras()
 
@@ -124,7 +67,7 @@ class KerasFunctional(Backend):
         return keras_model
 
     def trainer(self, registry):
-        from ..run.keras_trainer import KerasTrainer
+        from ...run.keras_trainer import KerasTrainer
 
         return KerasTrainer(self, registry)
 
@@ -158,7 +101,7 @@ class KerasFunctional(Backend):
     def emit(self, model: ir.Model, registry, fmt: str = "python", **options: Any) -> str:
         if fmt != "python":
             return super().emit(model, registry, fmt)
-        from .pyemit import emit_python
+        from .emit import emit_python
 
         return emit_python(model, registry, sequential=False, **options)
 
@@ -175,16 +118,17 @@ class KerasSequential(KerasFunctional):
                                "use --backend keras-functional")
 
     def build(self, model: ir.Model, registry, compile: bool = True, **options: Any):
-        from ..kerasenv import import_keras
-        from .keras_objects import instantiate, layer_call
+        from ...kerasenv import import_keras
+        from .build import instantiate
 
         keras = import_keras()
         self.check_supported(model, registry)
         (inp,) = model.inputs
         seq = keras.Sequential(name=model.name)
         seq.add(keras.Input(shape=tuple(inp.shape), dtype=inp.dtype, name=inp.name))
+        lowering = KerasLowering(registry)
         for node in model.nodes:
-            seq.add(instantiate(layer_call(node, registry)))
+            seq.add(instantiate(lowering.node_call(node)))
         if compile:
             args = compile_arguments(model, registry, options, keras.backend.backend())
             seq.compile(**{k: instantiate(v) for k, v in args.items()})
@@ -193,7 +137,7 @@ class KerasSequential(KerasFunctional):
     def emit(self, model: ir.Model, registry, fmt: str = "python", **options: Any) -> str:
         if fmt != "python":
             return Backend.emit(self, model, registry, fmt)
-        from .pyemit import emit_python
+        from .emit import emit_python
 
         self.check_supported(model, registry)
         return emit_python(model, registry, sequential=True, **options)

@@ -1,4 +1,4 @@
-"""Turn :class:`~nndsl.registry.KerasCall` descriptions into live Keras objects.
+"""Turn :class:`~.lower.KerasCall` descriptions into live Keras objects.
 
 Imported only when a model is actually built; it is the one place that imports Keras for
 layer construction, and it uses Keras 3's public API only (``import keras``).
@@ -8,13 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..registry import KerasCall, PluginCodeError, _snake, plugin_owner
-from .keras_training import callback_call, lower, lower_kwargs  # noqa: F401 - callback_call: run and emit
-
-
-# Keras' own submodules a KerasCall may name; any other module is imported by its path.
-KERAS_MODULES = ("layers", "optimizers", "losses", "metrics", "callbacks", "initializers", "regularizers",
-                 "constraints")
+from .lower import KERAS_MODULES, KerasCall, KerasLowering
 
 
 def instantiate(value: Any) -> Any:
@@ -41,34 +35,8 @@ def instantiate(value: Any) -> Any:
     return value
 
 
-def layer_call(node, registry) -> KerasCall:
-    """The KerasCall for one IR node, with its spec name as the Keras layer name."""
-    layer = registry.layers[node.op]
-    try:
-        call = layer.keras_call(node.attr, node.explicit)
-        if not isinstance(call, KerasCall):
-            raise TypeError(f"lower_keras returned {call!r:.80}; expected a KerasCall")
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - plugin lowerings are untrusted code
-        owner = plugin_owner(registry, "layers", layer.name)
-        if owner is None:
-            raise
-        raise PluginCodeError(f"layer '{layer.name}' (from plugin {owner}) failed to lower to Keras: "
-                              f"{type(exc).__name__}: {exc}") from None
-    # Layers nested in a wrapper (Bidirectional(LSTM(...))) get names derived from the node's,
-    # so a build never depends on Keras' process-wide name counters.
-    args = tuple(_named(a, f"{node.name}_{_snake(a.cls)}") if isinstance(a, KerasCall) and a.module == "layers"
-                 else a for a in call.args)
-    return KerasCall(call.cls, lower(args), (*lower_kwargs(call.kwargs), ("name", node.name)), call.module)
-
-
-def _named(call: KerasCall, name: str) -> KerasCall:
-    if any(k == "name" for k, _ in call.kwargs):
-        return call
-    return KerasCall(call.cls, call.args, (*call.kwargs, ("name", name)), call.module)
-
-
 def apply_layer(layer: Any, inputs: list, style: str) -> Any:
-    """Call a Keras layer on its inputs the way the layer expects (see LayerDef.call_style)."""
+    """Call a Keras layer on its inputs the way its lowering says (``KerasLayer.inputs``)."""
     if style == "list":
         return layer(list(inputs))
     if style == "args":
@@ -92,9 +60,10 @@ def build_graph(model, registry) -> tuple[list, list, dict]:
         tensors[i.name] = t
         inputs.append(t)
     layers = {}
+    lowering = KerasLowering(registry)
     for node in model.nodes:
-        layer = instantiate(layer_call(node, registry))
+        layer = instantiate(lowering.node_call(node))
         layers[node.name] = layer
-        style = registry.layers[node.op].input_style
+        style = lowering.input_style(node.op)
         tensors[node.name] = apply_layer(layer, [tensors[s] for s in node.inputs], style)
     return inputs, [tensors[o] for o in model.outputs], layers
