@@ -34,10 +34,31 @@ def _registry():
     return reg
 
 
-def _load(path: str, registry, data_files: bool = False):
+def _overrides(args) -> dict:
+    """`--set NAME=VALUE` flags as {name: expression}; a malformed one is a usage error."""
+    from .diagnostics import SpecError, UsageError
+    from .parser import parse_value
+
+    out: dict = {}
+    for item in getattr(args, "set", None) or ():
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier() or not name.isascii():
+            raise UsageError(f"--set {item!r}: write --set NAME=VALUE, e.g. --set classes=10")
+        if name in out:
+            raise UsageError(f"--set {name} given twice")
+        try:
+            out[name] = parse_value(text.strip() or "''")
+        except SpecError as e:
+            raise UsageError(f"--set {name}={text}: not a value ({e.diagnostics[0].message})") from None
+    return out
+
+
+def _load(path: str, registry, data_files: bool = False, args=None):
     from .check import check_source, read_source
 
-    return check_source(read_source(path), registry, data_files=data_files)
+    return check_source(read_source(path), registry, _overrides(args) if args is not None else None,
+                        data_files=data_files)
 
 
 def _print_warnings(result) -> None:
@@ -59,7 +80,7 @@ def cmd_check(args) -> int:
     report = []
     for path in args.files:
         try:
-            result = _load(path, registry, data_files=True)
+            result = _load(path, registry, data_files=True, args=args)
         except UsageError as e:  # one unreadable file does not stop the others
             if status == ExitCode.OK:
                 status = ExitCode.USAGE
@@ -102,12 +123,22 @@ def cmd_summary(args) -> int:
     from .summary import render_summary
 
     registry = _registry()
-    result = _load(args.file, registry)
+    result = _load(args.file, registry, args=args)
     _print_warnings(result)
     from .backends.base import choose_backend
 
     backend = choose_backend(result.model, registry, getattr(args, "backend", None))
-    print(render_summary(result.model, lambda node: backend.layer_type(node, registry)))
+    print(render_summary(result.model, lambda node: backend.layer_type(node, registry), by_block=not args.expand))
+    return ExitCode.OK
+
+
+def cmd_expand(args) -> int:
+    from .flat import render_flat
+
+    registry = _registry()
+    result = _load(args.file, registry, args=args)
+    _print_warnings(result)
+    sys.stdout.write(render_flat(result, registry))
     return ExitCode.OK
 
 
@@ -156,7 +187,7 @@ def cmd_emit(args) -> int:
     from .diagnostics import UsageError
 
     registry = _registry()
-    result = _load(args.file, registry)
+    result = _load(args.file, registry, args=args)
     _print_warnings(result)
     model = result.model
     if args.ir:
@@ -227,7 +258,8 @@ def cmd_run(args) -> int:
         return ExitCode.OK
     if not args.file:
         raise UsageError("nndsl run needs a spec FILE (or --resume DIR)")
-    run(args.file, options, registry, on_checked=None if args.quiet or args.silent else _print_warnings)
+    run(args.file, options, registry, on_checked=None if args.quiet or args.silent else _print_warnings,
+        overrides=_overrides(args))
     return ExitCode.OK
 
 
@@ -265,6 +297,11 @@ _natural = _int_at_least(0)
 
 # Parser -----------------------------------------------------------------------------------
 
+def _add_set(p) -> None:
+    p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="override a spec parameter (param NAME = ...); repeatable; VALUE is an expression")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -278,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="parse and check specs; print 'ok' or diagnostics")
     p.add_argument("files", nargs="+", metavar="FILE", help="spec files ('-' reads stdin)")
+    _add_set(p)
     p.add_argument("--format", choices=("text", "json"), default="text", help="diagnostics format")
     p.add_argument("--ir", action="store_true", help="print the checked IR as JSON (with --format json: "
                                                      "as the 'ir' field of each file's report)")
@@ -285,9 +323,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("summary", help="a table of layers, output shapes and parameter counts")
     p.add_argument("file", metavar="FILE")
+    p.add_argument("--expand", action="store_true", help="one row per layer (default: one row per block instance)")
+    _add_set(p)
     p.set_defaults(func=cmd_summary)
 
+    p = sub.add_parser("expand", help="print the flat v1 spec a file means (blocks inlined, repeats unrolled, "
+                                      "arithmetic evaluated, includes resolved, every layer named)")
+    p.add_argument("file", metavar="FILE")
+    _add_set(p)
+    p.set_defaults(func=cmd_expand)
+
     p = sub.add_parser("emit", help="print a standalone Python script (or the IR) for a spec")
+    _add_set(p)
     what = p.add_mutually_exclusive_group()
     what.add_argument("--python", dest="format", action="store_const", const="python",
                       help="a runnable Keras script (the default)")
@@ -304,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="train a spec: data, fit, evaluate, save a run directory")
     p.add_argument("file", metavar="FILE", nargs="?", help="the spec to train")
     p.add_argument("--resume", metavar="DIR", help="continue a killed or interrupted run from its last checkpoint")
+    _add_set(p)
     p.add_argument("--epochs", type=_positive, metavar="N", help="override fit epochs (with --resume: extend)")
     p.add_argument("--batch-size", type=_positive, metavar="N", help="override fit batch_size")
     p.add_argument("--data", metavar="DATA", help="a data set name or a .npz/.npy/.csv path (overrides the spec)")

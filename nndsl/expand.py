@@ -141,6 +141,8 @@ class Expansion:
     assertions: list[tuple[ast.Assert, "_Env"]]
     params: dict[str, Any]
     diagnostics: list[Diagnostic]
+    # Set by the binder: the final layer name of a flat step (for `nndsl expand`).
+    step_name: Callable[[ast.Call], str | None] | None = None
 
 
 class Expander:

@@ -107,6 +107,8 @@ class _Resolver:
         self.fit_span: Span | None = None
         self.origin: ast.Origin | None = None
         self.recovered = False
+        # id(flat step) -> index into pending: `nndsl expand` prints each step's final name.
+        self.step_layers: dict[int, int] = {}
         self.labels = 0
         self.tensors["%poisoned"] = POISONED
         self.shapes: list[tuple | None] = []  # shapes of pending layers, computed on request
@@ -147,6 +149,10 @@ class _Resolver:
         if ref is None or ref[0] == "poisoned":
             return None
         return self.inputs[ref[1]].name if ref[0] == "input" else self.pending[ref[1]].name
+
+    def layer_name_of_step(self, step: ast.Call) -> str | None:
+        i = self.step_layers.get(id(step))
+        return self.pending[i].name if i is not None else None
 
     def visible(self) -> list[str]:
         """Tensor names a user wrote (no expander labels), for 'did you mean' hints."""
@@ -597,11 +603,9 @@ class _Resolver:
                 self.outputs.append((produced, st.span))
         elif st.target is not None:
             if self.check_new_name(st.target, st.target_span or st.span):
-                if self.pending[produced[1]].fixed_name:
-                    self.error(codes.DUPLICATE_NAME, f"the layer is named twice: '{st.target}' and "
-                               f"'{self.pending[produced[1]].name}'", st.target_span or st.span,
-                               f"drop name= or write: {self.pending[produced[1]].name} = ...")
-                self.pending[produced[1]].name = st.target
+                if not self.pending[produced[1]].fixed_name:
+                    # The target names the tensor and its last layer, unless that layer has name=.
+                    self.pending[produced[1]].name = st.target
                 self.tensors[st.target] = produced
                 self.tensor_spans[st.target] = st.target_span or st.span
                 if st.is_output:
@@ -658,6 +662,7 @@ class _Resolver:
         values, explicit = bound
         self.pending.append(_Pending(step.layer_name, layer, params, values, explicit, inputs, step.span,
                                      self.origin, step.layer_name is not None))
+        self.step_layers[id(step)] = len(self.pending) - 1
         return ("layer", len(self.pending) - 1)
 
     def bind_only(self, layer: LayerDef, call: ast.Call, args) -> None:
@@ -889,6 +894,7 @@ def resolve(module: ast.Module, registry: Registry, filename: str = "<string>",
         r.recovered = True  # statements were left out: "no output" would be a cascade
     span = module.statements[0].span if module.statements else Span.point(1, 1)
     bound = r.finish(Span.point(span.line, span.column))
+    expansion.step_name = r.layer_name_of_step
     return bound, _once(expansion.diagnostics + r.diagnostics), expansion, r.name_of
 
 

@@ -189,3 +189,82 @@ def test_a_name_passed_to_a_block_parameter_reaches_the_layer(registry):
             "input z 8\ny = z -> b act=tanh\nw = z -> b\nv = z -> c act=gelu\noutput y\noutput w\noutput v\n")
     model = check(text, registry)
     assert [n.attr["activation"] for n in model.nodes] == ["tanh", "relu", "gelu"]
+
+
+# Tools: nndsl expand, --set, summary by block, IR JSON -------------------------------------
+
+CONFORMANCE = sorted((__import__("pathlib").Path(__file__).resolve().parent.parent / "spec" / "conformance" / "valid")
+                     .glob("*.nn"))
+
+
+def _comparable(model) -> list:
+    """The IR without what naming style may change (spans, who named a layer)."""
+    from nndsl import ir
+
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in ("span", "user_named", "block_path")}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    data = strip(ir.to_json(model))
+    data.pop("name")
+    return data
+
+
+@pytest.mark.parametrize("case", CONFORMANCE, ids=lambda p: p.stem)
+def test_expand_output_checks_to_the_same_model(case, registry, capsys):
+    from nndsl import cli
+    from nndsl.check import read_source
+
+    original = check_source(read_source(str(case)), registry).model
+    assert cli.main(["expand", str(case)]) == 0
+    flat = capsys.readouterr().out
+    again = check_source(Source(flat, "flat.nn"), registry).model
+    assert _comparable(again) == _comparable(original)
+    body = flat.split("\n", 1)[1]
+    assert not __import__("re").search(r"^\s*(block|let|param|default|include)\b|\brepeat \d", body, flags=8)
+
+
+def test_set_on_the_command_line(tmp_path, capsys):
+    from nndsl import cli
+
+    spec = tmp_path / "m.nn"
+    spec.write_text("param classes = 10\nparam width = 8\ninput x 4\nh = x -> dense width -> dense classes\n")
+    assert cli.main(["check", str(spec), "--set", "classes=3", "--set", "width=2 * 4"]) == 0
+    assert "ok: 2 layers, 67 params" in capsys.readouterr().out
+    assert cli.main(["check", str(spec), "--set", "clases=3"]) == 1
+    assert "E212" in capsys.readouterr().err
+    for bad in ("classes", "classes=3 +", "1x=3"):
+        assert cli.main(["summary", str(spec), "--set", bad]) == 2
+        assert "--set" in capsys.readouterr().err
+    assert cli.main(["expand", str(spec), "--set", "classes=5"]) == 0
+    assert "h = x -> dense 8 name=dense -> dense 5\n" in capsys.readouterr().out
+
+
+def test_summary_folds_block_instances_unless_expanded(capsys):
+    from nndsl import cli
+
+    case = [p for p in CONFORMANCE if p.stem == "v2_blocks"][0]
+    assert cli.main(["summary", str(case)]) == 0
+    folded = capsys.readouterr().out
+    assert "conv2_block1 (bottleneck, 12 layers)" in folded and "conv2_block1_s" not in folded
+    assert cli.main(["summary", "--expand", str(case)]) == 0
+    full = capsys.readouterr().out
+    assert "conv2_block1_s (BatchNormalization)" in full
+    assert folded.splitlines()[-4:] == full.splitlines()[-4:]  # same totals
+
+
+def test_version_1_ir_json_still_loads(registry):
+    from nndsl import ir
+
+    model = check("input x 4\ny = x -> dense 3\n", registry)
+    data = ir.to_json(model)
+    assert data["schema_version"] == 2
+    data["schema_version"] = 1
+    for n in data["nodes"]:
+        del n["block_path"]
+    assert ir.from_json(data).nodes[0].block_path == ()
+    assert ir.from_json(ir.to_json(check(RESIDUAL + "input x 8 8 4\nb = x -> res 4 name=s\n", registry))) \
+        .node("b").block_path == ("s:res",)

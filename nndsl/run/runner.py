@@ -163,8 +163,17 @@ def default_run_dir(model_name: str) -> str:
     return path
 
 
+def _self_contained(checked, source, overrides, registry) -> str:
+    """The spec text a run directory keeps: as written, or flat when it reads --set values or includes."""
+    if not overrides and not checked.sources:
+        return source.text
+    from ..flat import render_flat
+
+    return render_flat(checked, registry)
+
+
 def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None = None,
-        on_checked: Callable[[Any], None] | None = None) -> RunResult:
+        on_checked: Callable[[Any], None] | None = None, overrides: dict | None = None) -> RunResult:
     """Train a spec file end to end; returns the run directory and its metrics.
 
     Raises:
@@ -176,7 +185,7 @@ def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None
     started = time.perf_counter()
     reporter = reporter or Reporter(options.quiet, options.json, silent=options.silent)
     source = read_source(spec_path)
-    checked = check_source(source, registry)
+    checked = check_source(source, registry, overrides)
     if on_checked is not None:
         on_checked(checked)
     model = checked.model
@@ -224,7 +233,7 @@ def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None
     created = not os.path.exists(out)
     with RunDir(out).prepare(new=True) as run_dir:
         try:
-            outputs.write_text(run_dir.file(outputs.SPEC), source.text)
+            outputs.write_text(run_dir.file(outputs.SPEC), _self_contained(checked, source, overrides, registry))
             outputs.write_json(run_dir.file(outputs.RUN), {**settings, **_environment(trainer),
                                                            "started": datetime.now().isoformat(timespec="seconds")})
             return _train(model, settings, run_dir, trainer, reporter, placement, prepared, started, state=None)
