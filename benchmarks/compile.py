@@ -74,7 +74,29 @@ def dag_spec(layers: int) -> str:
     return "\n".join(lines) + "\n" + TRAINING
 
 
-SHAPES: dict[str, Callable[[int], str]] = {"chain": chain_spec, "dag": dag_spec}
+def block_spec(layers: int) -> str:
+    """Language v2: a residual block (2 layers) repeated, expanding to exactly ``layers`` layers."""
+    copies, extra = divmod(layers, 2)
+    lines = ["block res(x, w):", "    h = x -> dense w relu", "    output add(h, x)", f"input x0 {WIDTH}",
+             f"y = x0 -> repeat {copies} res {WIDTH}" if copies else "y = x0 -> dense 1"]
+    if extra and copies:
+        lines.append(f"z = y -> dense {WIDTH} relu")
+    return "\n".join(lines) + "\n" + TRAINING
+
+
+def flat_spec(layers: int) -> str:
+    """What ``nndsl expand`` prints for :func:`block_spec`: the same model, written out flat."""
+    from nndsl.check import check_source
+    from nndsl.diagnostics import Source
+    from nndsl.flat import render_flat
+    from nndsl.plugins import default_registry
+
+    registry = default_registry()
+    return render_flat(check_source(Source(block_spec(layers), "block.nn"), registry), registry)
+
+
+SHAPES: dict[str, Callable[[int], str]] = {"chain": chain_spec, "dag": dag_spec, "block": block_spec,
+                                           "flat": flat_spec}
 
 
 def median_time(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
@@ -135,6 +157,12 @@ def print_scaling(rows: list[dict], repeats: int) -> None:
                   f"about a second or less: {verdict}")
     print("(us/layer and x prev use CPU time; x prev is the cost relative to the previous size, so linear\n"
           " growth reads as the size ratio, e.g. 10.0 from 1,000 to 10,000 layers)")
+    flat = {r["layers"]: r for r in rows if r["shape"] == "flat"}
+    for r in rows:
+        if r["shape"] == "block" and r["layers"] in flat:
+            f = flat[r["layers"]]
+            print(f"v2 blocks vs the same model written flat, {r['layers']:,} layers: check "
+                  f"{r['check_cpu'] / f['check_cpu']:.2f}x the CPU time of the flat spec")
 
 
 def median_process(argv: list[str], repeats: int, env: dict | None = None) -> float:

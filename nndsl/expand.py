@@ -400,11 +400,14 @@ class Expander:
                 frame.origin is None and (source is None or source.label == source.written)):
             # A v1 statement: passes through with its values evaluated.
             calls = tuple(self.layer_call(step, env, frame, None) for step in steps)
-            if source is not None:
-                calls = (ast.Call(source.label, (), (), chain.steps[0].span, chain.steps[0].name_span),) + calls
-            new = replace(statement, chain=ast.Chain(calls, chain.span), origin=frame.origin)
-            if not calls:
-                new = replace(new, chain=chain)
+            if all(a is b for a, b in zip(calls, steps)) and (source is None or source.label == head.name):
+                new = statement  # nothing to evaluate: the statement as parsed
+            else:
+                if source is not None:
+                    calls = (ast.Call(source.label, (), (), chain.steps[0].span, chain.steps[0].name_span),) + calls
+                new = replace(statement, chain=ast.Chain(calls, chain.span), origin=frame.origin)
+                if not calls:
+                    new = replace(new, chain=chain)
             self.emit(new)
             self.bind_input(new, env)
             name = target if target is not None else None
@@ -600,6 +603,8 @@ class Expander:
         """A layer step with every value evaluated, defaults added and its name made explicit."""
         if step.origin is not None:
             return step
+        if not frame.prefix and self.unchanged(step, env, frame):
+            return step  # a v1 step: nothing to evaluate, name or default (the common case, kept cheap)
         # Statement keywords (`input x 3`, `loss y=mse`) take names, which may be tensor names.
         names = step.name in STATEMENT_KEYWORDS and not step.parenthesized
         args = tuple(self.value_node(a, env, frame, names) for a in step.args)
@@ -639,6 +644,36 @@ class Expander:
             layer_name = frame.prefix + layer_name
         return ast.Call(step.name, args, tuple(keywords), step.span, step.name_span, step.parenthesized,
                         tuple(paren_args), late, origin=frame.origin, layer_name=layer_name)
+
+    def unchanged(self, step: ast.Call, env: _Env, frame: _Frame) -> bool:
+        if frame.defaults and step.name in frame.defaults or (
+                frame.defaults and self.registry is not None and step.name in self.registry.layers
+                and self.registry.layers[step.name].name in frame.defaults):
+            return False
+        for value in step.args:
+            if not self.plain(value, env):
+                return False
+        for kw in step.keywords:
+            if kw.name == "name" or not self.plain(kw.value, env):
+                return False
+        for value in step.paren_args:
+            if not isinstance(value, ast.Ident) or value.name == "_":
+                return False
+            found = self.lookup(value.name, env)
+            if found is not _MISSING and not (isinstance(found, TensorVal) and found.label == value.name):
+                return False
+        return not step.late_positional
+
+    def plain(self, value: ast.Value, env: _Env) -> bool:
+        """A literal, or a name bound to nothing: the binder reads it as written."""
+        kind = type(value)
+        if kind is ast.Number or kind is ast.String or kind is ast.Unknown:
+            return True
+        if kind is ast.Ident:
+            return self.lookup(value.name, env) is _MISSING
+        if kind is ast.Tuple:
+            return not value.grouping and all(self.plain(v, env) for v in value.items)
+        return False
 
     def tensor_arg(self, value: ast.Value, env: _Env, frame: _Frame) -> ast.Value:
         if isinstance(value, ast.Ident):
