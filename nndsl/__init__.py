@@ -11,7 +11,7 @@ Importing nndsl never imports TensorFlow or Keras; only building or training a m
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .version import __version__
 
 from . import ir
 from .api import build, emit, load

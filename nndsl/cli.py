@@ -303,7 +303,7 @@ def _add_set(p) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .version import __version__
 
     parser = argparse.ArgumentParser(
         prog="nndsl", description="Compile neural-network model specs (.nn files) to checked IR and Keras.",

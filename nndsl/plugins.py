@@ -91,7 +91,7 @@ def get_plugin_manager(load_entrypoints: bool | None = None) -> PluginManager:
     """
     pm = PluginManager(pluggy.PluginManager(hookspecs.PROJECT))
     pm.pm.add_hookspecs(hookspecs)
-    from . import __version__
+    from .version import __version__
 
     for module_name in BUILTIN_PLUGINS:
         module = importlib.import_module(module_name)

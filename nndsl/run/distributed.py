@@ -36,7 +36,7 @@ def validation_metrics(keras, model_ir, registry) -> list[tuple[str, str, Any]]:
     ``accuracy`` becomes sparse, binary or categorical accuracy by the output's loss and shape,
     like Keras' own resolution of the string.
     """
-    from ..backends.keras import KerasLowering
+    from ..backends.keras.lower import KerasLowering
 
     lowering = KerasLowering(registry)
     losses = dict(model_ir.training.losses)

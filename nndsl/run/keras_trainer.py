@@ -30,7 +30,7 @@ def import_layer_modules(model, registry) -> None:
     """Import the module of every plugin Keras class ``model`` uses, which registers it with Keras."""
     import importlib
 
-    from ..backends.keras import KerasCall, KerasLowering
+    from ..backends.keras.lower import KerasCall, KerasLowering
     from ..backends.keras.lower import KERAS_MODULES
 
     def modules(call):
@@ -154,7 +154,7 @@ class KerasTrainer(Trainer):
 
         A resumed run's ``csv_logger`` appends to its log instead of starting it again.
         """
-        from ..backends.keras import KerasLowering
+        from ..backends.keras.lower import KerasLowering
         from ..backends.keras.build import instantiate
         from ..backends.keras.training import callback_call, missing_package
 

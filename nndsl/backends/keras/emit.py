@@ -144,7 +144,7 @@ def emit_python(model: ir.Model, registry, sequential: bool, source_name: str | 
     ``seed`` overrides the spec's ``fit seed=``; ``data_dir`` is the spec's folder as seen from
     the folder the script is written to (relative data paths are rewritten through it).
     """
-    from ... import __version__
+    from ...version import __version__
     from ..pydata import data_lines
 
     imports: set[str] = set()

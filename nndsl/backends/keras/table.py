@@ -7,7 +7,8 @@ any plugin's entries; a plugin's entry for the same ``(kind, name)`` replaces on
 from __future__ import annotations
 
 from ...lowering import Lowering
-from .lower import KerasCall, KerasLayer, keras_layer
+from .lower import KerasCall, KerasLayer, KerasObject, keras_layer
+from .training import OBJECTS
 
 
 def _bidirectional(attrs, explicit, lowering) -> KerasCall:
@@ -99,13 +100,12 @@ def builtin_lowerings() -> list[Lowering]:
     Losses, callbacks, regularizers, constraints, initializers and schedules come from
     :data:`nndsl.backends.keras.training.OBJECTS` (a loss: its class, and the name above).
     """
-    from .training import object_lowerings
-
     return [*_layers(),
             *(Lowering("activation", name, name) for name in ACTIVATIONS),
             *(Lowering("optimizer", name, cls) for name, cls in OPTIMIZERS.items()),
             *(Lowering("metric", name, keras) for name, keras in METRICS.items()),
-            *object_lowerings()]
+            *(Lowering(kind, name, KerasObject(module, cls, LOSSES.get(name) if kind == "loss" else None))
+              for (kind, name), (module, cls) in OBJECTS.items())]
 
 
 __all__ = ["builtin_lowerings", "KerasLayer"]

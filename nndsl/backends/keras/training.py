@@ -12,8 +12,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ... import ir
-from ...lowering import Lowering
-from .lower import HELPERS, KerasCall, KerasLowering, KerasObject, keras_object, lower
+from .lower import HELPERS, KerasCall, KerasLowering, keras_object, lower
 
 # (kind, name) -> (keras module, class). Kinds are the registry tables' singulars.
 OBJECTS: dict[tuple[str, str], tuple[str, str]] = {
@@ -106,14 +105,6 @@ def missing_package(kind: str, name: str) -> str | None:
     if need is None or importlib.util.find_spec(need[0]) is not None:
         return None
     return f"{kind} {name} needs the {need[0]} package, which is not installed: pip install {need[1]}"
-
-
-def object_lowerings() -> list[Lowering]:
-    """The Keras table entries for OBJECTS (losses get their compile() name too)."""
-    from .table import LOSSES
-
-    return [Lowering(kind, name, KerasObject(module, cls, LOSSES.get(name) if kind == "loss" else None))
-            for (kind, name), (module, cls) in OBJECTS.items()]
 
 
 def epoch_schedule_call(schedule, lowering: KerasLowering) -> KerasCall:
