@@ -99,3 +99,17 @@ def test_squeeze_excite_defaults_to_relu_and_matches_keras(registry):
     model = nndsl.check("include std/squeeze_excite\ninput 8 8 24\nsqueeze_excite 6", registry=registry)
     assert ir_counts(model) == keras_counts(reference)
     assert [n.attr.get("activation") for n in model.nodes if n.op == "conv2d"] == ["relu", "sigmoid"]
+
+
+@pytest.mark.keras
+def test_transformer_encoder_with_its_own_key_dim_matches_keras(registry):
+    import keras
+    from keras import layers
+
+    x = keras.Input((10, 16))
+    a = layers.Dropout(0.1)(layers.MultiHeadAttention(num_heads=2, key_dim=4)(x, x))
+    h = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([x, a]))
+    f = layers.Dropout(0.1)(layers.Dense(16)(layers.Dense(8, activation="relu")(h)))
+    reference = keras.Model(x, layers.LayerNormalization(epsilon=1e-6)(layers.Add()([h, f])))
+    model = nndsl.check("include std/transformer\ninput 10 16\ntransformer_encoder 2 8 key_dim=4", registry=registry)
+    assert ir_counts(model) == keras_counts(reference)
