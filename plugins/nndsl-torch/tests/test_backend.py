@@ -106,3 +106,8 @@ def test_importing_the_plugin_and_checking_never_imports_torch_or_tensorflow():
             "print(sorted(m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_nndsl_plugins_lists_the_torch_backend(installed):
+    out = subprocess.run([sys.executable, "-m", "nndsl.cli", "plugins"], capture_output=True, text=True, check=True)
+    assert "torch (nndsl-torch 0.1.0)" in out.stdout and "backends: torch" in out.stdout

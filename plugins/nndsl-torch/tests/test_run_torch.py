@@ -215,3 +215,19 @@ def test_the_seed_spec_reaches_the_bar_on_the_bundled_digits(tmp_path, installed
     assert "bundled MNIST subset" in printed
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test"]["accuracy"] >= 0.85, metrics["test"]
+
+
+EXAMPLES = sorted(n for n in os.listdir(os.path.join(ROOT, "spec", "examples")) if n.endswith(".nn"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_example_trains_one_epoch_with_torch(name, tmp_path, monkeypatch):
+    from nndsl.run import RunOptions, run as run_spec
+    from torch_plugin_registry import torch_registry
+
+    monkeypatch.setenv("NNDSL_OFFLINE", "1")
+    result = run_spec(os.path.join(ROOT, "spec", "examples", name),
+                      RunOptions(backend="torch", epochs=1, out=str(tmp_path / "run"), quiet=True), torch_registry())
+    assert result.metrics["epochs"] == 1 and result.metrics["test"]
+    assert all(np.isfinite(v) for v in result.metrics["test"].values())
