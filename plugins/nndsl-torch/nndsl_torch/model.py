@@ -86,10 +86,11 @@ def plan(model, registry=None) -> Plan:
     problems: list[Problem] = []
     nodes: list[PlannedNode] = []
     names = _safe_attribute_names([n.name for n in model.nodes])
+    table = layer_table(registry)
     masked: dict[str, str] = {}  # tensor -> the tensor whose mask it carries
     for node in model.nodes:
         shapes = [tuple(model.tensor_shape(i)) for i in node.inputs]
-        lower = LAYERS.get(node.op)
+        lower = table.get(("layer", node.op))
         if lower is None:
             problems.append(Problem(node.span, f"layer '{node.op}' has no lowering in backend '{BACKEND}'"))
             continue
@@ -115,6 +116,17 @@ def plan(model, registry=None) -> Plan:
             training.append(Problem(None, f"output '{out}' carries the mask of embedding mask_zero=true; a masked "
                                           f"loss has no lowering in backend '{BACKEND}'"))
     return Plan(tuple(nodes), tuple(problems), tuple(training))
+
+
+def layer_table(registry) -> dict:
+    """{("layer", op): lowering}: this plugin's entries, merged with what other plugins register
+    for backend 'torch' through nndsl's lowering hook when that hook exists."""
+    merged = {("layer", k): v for k, v in LAYERS.items()}
+    lowerings = getattr(registry, "lowerings", None)
+    if callable(lowerings):
+        table = lowerings(BACKEND)
+        merged.update({key: value for key, value in getattr(table, "entries", {}).items() if key[0] == "layer"})
+    return merged
 
 
 def _returns_sequences(call: Call) -> bool:
@@ -161,8 +173,9 @@ def instantiate(value: Any) -> Any:
 
 
 def resolve(path: str):
-    """``Conv`` -> nndsl_torch.runtime.Conv; ``torch.nn.Flatten`` -> that class."""
-    if path.startswith("torch."):
+    """``Conv`` -> nndsl_torch.runtime.Conv; ``torch.nn.Flatten`` or a plugin's
+    ``pkg.module.Class`` -> that class (imported when a model is built)."""
+    if "." in path:
         import importlib
 
         module, _, name = path.rpartition(".")
