@@ -228,7 +228,7 @@ def run_epoch(model, x, y, optimizer=None):
         with torch.set_grad_enabled(optimizer is not None):
             out = model(*(xb[name] for name in INPUT_NAMES))
             out = out if isinstance(out, dict) else {OUTPUT_NAMES[0]: out}
-            loss = sum(loss_value(LOSS[name], yb[name], out[name]) for name in LOSS)
+            loss = sum(LOSS_WEIGHTS.get(name, 1.0) * loss_value(LOSS[name], yb[name], out[name]) for name in LOSS)
         if optimizer is not None:
             optimizer.zero_grad()
             loss.backward()
@@ -320,6 +320,8 @@ def emit_script(model, registry, source_name: str | None = None, seed: int | Non
             f"INPUT_NAMES = {literal(tuple(i.name for i in model.inputs))}",
             f"OUTPUT_NAMES = {literal(tuple(model.outputs))}",
             "LOSS = {" + ", ".join(f"{literal(o)}: {fn}" for o, fn in losses.items()) + "}  # per output",
+            "LOSS_WEIGHTS = " + literal({o: float(w) for o, w in getattr(model.training, "loss_weights", ())})
+            + "  # outputs not named weigh 1",
             "", "",
             "def make_optimizer(parameters):",
             f"{INDENT}return {opt_call}",

@@ -151,8 +151,6 @@ def training_problems(model) -> list[Problem]:
     for output, options in getattr(t, "loss_options", ()):
         for name, _ in options:
             out.append(Problem(None, f"loss option {name} has no lowering in backend '{BACKEND}'"))
-    if getattr(t, "loss_weights", ()):
-        out.append(Problem(None, f"loss_weights has no lowering in backend '{BACKEND}'"))
     if t.fit_options.get("class_weight") is not None:
         out.append(Problem(None, f"fit class_weight has no lowering in backend '{BACKEND}'"))
     for cb in t.callbacks:

@@ -165,7 +165,8 @@ class TorchTrainer(Trainer):
         from .runtime import LOSSES, loss_value
 
         parts = {o: loss_value(LOSSES[name], y[o], out[o]) for o, name in self.losses.items()}
-        return sum(parts.values()), parts
+        weights = dict(getattr(self.model.training, "loss_weights", ()))  # Keras: the total is weighted
+        return sum(weights.get(o, 1.0) * v for o, v in parts.items()), parts
 
     def _log_names(self):
         many = len(self.model.outputs) > 1

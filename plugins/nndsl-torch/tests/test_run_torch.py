@@ -231,3 +231,21 @@ def test_every_example_trains_one_epoch_with_torch(name, tmp_path, monkeypatch):
                       RunOptions(backend="torch", epochs=1, out=str(tmp_path / "run"), quiet=True), torch_registry())
     assert result.metrics["epochs"] == 1 and result.metrics["test"]
     assert all(np.isfinite(v) for v in result.metrics["test"].values())
+
+
+def test_loss_weights_weigh_the_total_as_keras_does(tmp_path, monkeypatch):
+    from nndsl.run import RunOptions, run as run_spec
+    from torch_plugin_registry import torch_registry
+
+    monkeypatch.setenv("NNDSL_OFFLINE", "1")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 4)).astype("float32")
+    np.savez(tmp_path / "d.npz", x_in=x, y_a=(x[:, 0] > 0).astype("float32"), y_b=x[:, 1:3])
+    (tmp_path / "w.nn").write_text(
+        "input in 4\nh = in -> dense 8 relu\noutput a = h -> dense 1 sigmoid\noutput b = h -> dense 2\n"
+        "adam 0.01\nloss a=binary_crossentropy b=mse\nloss_weights a=1.0 b=0.5\nfit epochs=1 batch_size=16\n"
+        "data \"d.npz\"\n")
+    result = run_spec(str(tmp_path / "w.nn"), RunOptions(backend="torch", out=str(tmp_path / "run"), quiet=True),
+                      torch_registry())
+    test = result.metrics["test"]
+    assert test["loss"] == pytest.approx(test["a_loss"] + 0.5 * test["b_loss"], rel=1e-5)
