@@ -63,10 +63,9 @@ def cases(root: "str | os.PathLike[str] | None" = None) -> list[Case]:
     """Every valid conformance spec and every example (the zoo included), sorted by name."""
     base = Path(root) if root is not None else spec_root()
     found = []
-    for sub in ("conformance/valid", "examples"):
-        folder = base / sub
-        if folder.is_dir():
-            found += [Case(str(p.relative_to(base)), p) for p in sorted(folder.rglob("*.nn"))]
+    # models only: files a spec includes (conformance/valid/include/) are not models of their own
+    for pattern in ("conformance/valid/*.nn", "examples/*.nn", "examples/zoo/*.nn"):
+        found += [Case(str(p.relative_to(base)), p) for p in sorted(base.glob(pattern))]
     if not found:
         raise FileNotFoundError(f"no specs under {base} (conformance/valid, examples); set NNDSL_SPEC_DIR to a "
                                 "checkout's spec/ directory")
