@@ -15,6 +15,9 @@ class TorchBackend(Backend):
     description = ("PyTorch: nn.Module with the spec's (channels-last) shapes, standalone PyTorch scripts, "
                    "training with nndsl run")
     emits = ("python",)
+    # model-level constructs a table entry must exist for (Backend.missing_lowerings); training
+    # constructs are checked by plan() for emit and run, so nndsl.build works without them
+    lowers = ("layer",)
 
     def unsupported(self, model, registry) -> list[tuple[Any, str]]:
         """(span or None, message) for every construct this backend cannot lower, training included."""

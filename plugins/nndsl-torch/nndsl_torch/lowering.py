@@ -460,4 +460,8 @@ def table() -> dict[tuple[str, str], Any]:
     out.update({("loss", k): v for k, v in LOSSES.items()})
     out.update({("metric", k): v for k, v in METRICS.items()})
     out.update({("optimizer", k): optimizer_call for k in _OPTIMIZERS})
+    out.update({("callback", k): k for k in CALLBACKS})
     return out
+
+
+CALLBACKS = ("early_stopping", "reduce_lr_on_plateau")  # run by nndsl_torch.trainer

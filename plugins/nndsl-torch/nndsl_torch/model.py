@@ -12,10 +12,9 @@ import keyword
 from dataclasses import dataclass
 from typing import Any
 
-from .lowering import LAYERS, LOSSES, METRICS, Call, Lowered, Unsupported, optimizer_call
+from .lowering import CALLBACKS, LAYERS, LOSSES, METRICS, Call, Lowered, Unsupported, optimizer_call
 
 BACKEND = "torch"
-CALLBACKS = ("early_stopping", "reduce_lr_on_plateau")  # run by nndsl_torch.trainer
 
 
 @dataclass(frozen=True)
@@ -119,13 +118,12 @@ def plan(model, registry=None) -> Plan:
 
 
 def layer_table(registry) -> dict:
-    """{("layer", op): lowering}: this plugin's entries, merged with what other plugins register
-    for backend 'torch' through nndsl's lowering hook when that hook exists."""
+    """{("layer", op): lowering}: the merged ``torch`` table of nndsl's lowering hook (this
+    plugin's entries and any other plugin's), or this plugin's own without a registry."""
     merged = {("layer", k): v for k, v in LAYERS.items()}
-    lowerings = getattr(registry, "lowerings", None)
-    if callable(lowerings):
-        table = lowerings(BACKEND)
-        merged.update({key: value for key, value in getattr(table, "entries", {}).items() if key[0] == "layer"})
+    if registry is not None:
+        table = registry.lowerings(BACKEND)
+        merged.update({key: value for key, value in table.entries.items() if key[0] == "layer"})
     return merged
 
 

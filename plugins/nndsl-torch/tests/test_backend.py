@@ -111,3 +111,23 @@ def test_importing_the_plugin_and_checking_never_imports_torch_or_tensorflow():
 def test_nndsl_plugins_lists_the_torch_backend(installed):
     out = subprocess.run([sys.executable, "-m", "nndsl.cli", "plugins"], capture_output=True, text=True, check=True)
     assert "torch (nndsl-torch 0.1.0)" in out.stdout and "backends: torch" in out.stdout
+
+
+def test_the_table_is_registered_through_nndsls_lowering_hook(registry):
+    table = registry.lowerings("torch")
+    assert table.owner("layer", "conv2d") == "torch" and table.has("optimizer", "ftrl")
+    assert table.has("loss", "huber") and table.has("callback", "early_stopping")
+    assert set(registry.canonical("layers")) - set(table.names("layer")) <= {"scale"}  # nndsl-extras' own
+
+
+def test_another_plugin_can_lower_its_layer_for_torch(registry):
+    """A third plugin's lowering for backend 'torch' is used: here nndsl-extras' `scale`."""
+    from nndsl.lowering import Lowering
+    from nndsl_torch.lowering import Call, Lowered
+
+    table = registry.lowerings("torch")
+    if "scale" not in registry.layers:
+        pytest.skip("nndsl-extras is not installed")
+    table.add(Lowering("layer", "scale", lambda node, shapes: Lowered(Call("torch.nn.Identity"))), "extras", False)
+    module = nndsl.build("input 4\nscale\ndense 2\n", backend="torch", registry=registry)
+    assert isinstance(module.scale, torch.nn.Identity)
