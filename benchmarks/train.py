@@ -233,11 +233,11 @@ def run_keras(case: Case, x, y, x_test, y_test, epochs: int, batch_size: int) ->
 
 
 def run_nndsl(ir_model, registry, x, y, x_test, y_test, epochs: int, batch_size: int,
-              overrides: dict[str, Any], backend: str) -> tuple[float, float, Any]:
+              overrides: dict[str, Any], backend: str, device: str) -> tuple[float, float, Any]:
     import nndsl
     from nndsl.perf import training_plan
 
-    plan = training_plan(ir_model, len(x), {"batch_size": batch_size, **overrides}, backend=backend)
+    plan = training_plan(ir_model, len(x), {"batch_size": batch_size, **overrides}, backend=backend, device=device)
     model = nndsl.build(ir_model, registry=registry, **plan.compile_options)
     t = time.perf_counter()
     model.fit(**plan.fit_arguments(x, y), epochs=epochs, verbose=0)
@@ -257,6 +257,9 @@ def measure(args, chosen: list[str], peak: float) -> list[dict[str, Any]]:
     known = cases()
     overrides = parse_plan(args.plan)
     backend = keras.backend.backend()
+    from nndsl.run.device import detect
+
+    device = detect(backend).kind  # the plan's row: "default for jax on GPU", as nndsl run says
     if args.device_peak:
         peak, where = backend_peak_flops(backend)
         print(f"Keras {keras.__version__} on {backend}; peak ({backend} float32 matmul on {where}): "
@@ -287,7 +290,7 @@ def measure(args, chosen: list[str], peak: float) -> list[dict[str, Any]]:
                     seconds, acc = run_keras(case, x, y, x_test, y_test, args.epochs, args.batch_size)
                 else:
                     seconds, acc, plan = run_nndsl(ir_model, registry, x, y, x_test, y_test, args.epochs,
-                                                    args.batch_size, overrides, backend)
+                                                    args.batch_size, overrides, backend, device)
                 times[way].append(seconds)
                 accs[way].append(acc)
         print(f"\n{case.name}: {rows:,} rows x {args.epochs} epochs, "
