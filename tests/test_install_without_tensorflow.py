@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 
@@ -24,11 +23,13 @@ SEED_SPEC = os.path.join(ROOT, "spec", "examples", "mnist_mlp.nn")
 
 
 def pypi_reachable() -> bool:
+    """Whether pip's configured index answers (asked through pip itself, as the install will)."""
     try:
-        socket.create_connection(("pypi.org", 443), timeout=5).close()
-        return True
-    except OSError:
+        done = subprocess.run([sys.executable, "-m", "pip", "index", "versions", "keras"],
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
         return False
+    return done.returncode == 0 and "keras" in done.stdout
 
 
 def requirement_names(lines) -> set[str]:
