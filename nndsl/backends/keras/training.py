@@ -89,24 +89,6 @@ def missing_package(kind: str, name: str) -> str | None:
     return f"{kind} {name} needs the {need[0]} package, which is not installed: pip install {need[1]}"
 
 
-
-
-# Python packages a lowering needs beyond the core install: (kind, name) -> (module, pip extra).
-REQUIRES: dict[tuple[str, str], tuple[str, str]] = {
-    ("callback", "tensorboard"): ("tensorboard", "nndsl[tensorboard]"),
-}
-
-
-def missing_package(kind: str, name: str) -> str | None:
-    """A sentence saying what to install when (kind, name) needs a package that is absent."""
-    import importlib.util
-
-    need = REQUIRES.get((kind, name))
-    if need is None or importlib.util.find_spec(need[0]) is not None:
-        return None
-    return f"{kind} {name} needs the {need[0]} package, which is not installed: pip install {need[1]}"
-
-
 def epoch_schedule_call(schedule, lowering: KerasLowering) -> KerasCall:
     return KerasCall("epoch_schedule", (lower(schedule, lowering),), (), HELPERS)
 
