@@ -633,8 +633,12 @@ class Expander:
                 if name not in written:
                     keywords.append(ast.Keyword(name, _to_node(value, span), span, span))
         if frame.prefix:
-            auto = layer.auto_name if layer is not None else (
-                "activation" if self.registry is not None and step.name in self.registry.activations else step.name)
+            # `relu` alone is the activation layer even where a layer is also called relu (Keras' ReLU)
+            bare_activation = (self.registry is not None and step.name in self.registry.activations
+                               and not args and not keywords and not step.parenthesized)
+            auto = "activation" if bare_activation or (layer is None and self.registry is not None and
+                                                        step.name in self.registry.activations) else (
+                layer.auto_name if layer is not None else step.name)
             if layer_name is None and not auto_name:
                 layer_name = "?"  # the statement's target names it (below, in chain())
             elif layer_name is None:

@@ -268,3 +268,9 @@ def test_version_1_ir_json_still_loads(registry):
     assert ir.from_json(data).nodes[0].block_path == ()
     assert ir.from_json(ir.to_json(check(RESIDUAL + "input x 8 8 4\nb = x -> res 4 name=s\n", registry))) \
         .node("b").block_path == ("s:res",)
+
+
+def test_a_bare_relu_in_a_block_is_named_as_the_activation_it_is(registry):
+    """`relu` alone is Activation('relu'), named activation; `relu 6` is Keras' ReLU layer, re_lu."""
+    model = check("block b(x):\n    output x -> relu -> relu 6\ninput 4\nb\n", registry)
+    assert [(n.name, n.op) for n in model.nodes] == [("b_activation", "activation"), ("b_re_lu", "relu")]
