@@ -20,8 +20,9 @@ from .diagnostics import Diagnostic, NndslError, Source, Span, SpecError, UsageE
 from .hookspecs import hookimpl
 from .parser import parse
 from .plugins import get_plugin_manager
+from .semantic.analyze import Analysis, analyze
 
 __all__ = [
-    "__version__", "ir", "build", "emit", "load", "check", "check_source", "read_source", "parse", "hookimpl", "get_plugin_manager",
+    "__version__", "ir", "build", "emit", "load", "check", "check_source", "read_source", "parse", "hookimpl", "get_plugin_manager", "analyze", "Analysis",
     "Diagnostic", "NndslError", "Source", "Span", "SpecError", "UsageError",
 ]

@@ -57,6 +57,10 @@ BAD_INCLUDE = "E602"
 INCLUDE_CYCLE = "E603"
 ASSERTION_FAILED = "E604"
 BAD_ASSERTION = "E605"
+# E62x: the analysis itself (nndsl.semantic.analyze)
+INTERNAL = "E620"
+CANNOT_READ = "E621"
+BAD_OVERRIDE = "E622"
 
 # E5xx: the training section
 UNKNOWN_OUTPUT = "E500"
@@ -116,6 +120,9 @@ DESCRIPTIONS: dict[str, str] = {
     INCLUDE_CYCLE: "files that include each other in a cycle",
     ASSERTION_FAILED: "an assertion that does not hold",
     BAD_ASSERTION: "an assertion that cannot be evaluated",
+    INTERNAL: "an internal error in nndsl or a plugin (a bug, not a problem in the spec)",
+    CANNOT_READ: "the spec file cannot be read",
+    BAD_OVERRIDE: "a parameter override that is not a value",
     UNKNOWN_OUTPUT: "a per-output loss or metric names an output that does not exist",
     MISSING_LOSS: "per-output losses leave an output without a loss",
     DUPLICATE_STATEMENT: "a training statement given twice",
