@@ -142,6 +142,45 @@ def cmd_expand(args) -> int:
     return ExitCode.OK
 
 
+def cmd_fmt(args) -> int:
+    """Print, check (--check: a diff, exit 1) or rewrite (--write) specs in the canonical layout."""
+    import difflib
+
+    from .check import read_source
+    from .diagnostics import SpecError, UsageError
+    from .fmt import format_source
+
+    if args.write and "-" in args.files:
+        raise UsageError("fmt --write cannot rewrite standard input; pipe it: nndsl fmt - < FILE")
+    status = ExitCode.OK
+    for path in args.files:
+        try:
+            source = read_source(path)
+            formatted = format_source(source.text, source.filename)
+        except UsageError as e:
+            print(f"nndsl: error: {e}", file=sys.stderr)
+            status = max(status, ExitCode.USAGE)
+            continue
+        except SpecError as e:
+            print(e.render(_color(sys.stderr)), file=sys.stderr)
+            status = max(status, ExitCode.SPEC_ERROR)
+            continue
+        if args.check:
+            if formatted != source.text:
+                sys.stdout.writelines(difflib.unified_diff(
+                    source.text.splitlines(keepends=True), formatted.splitlines(keepends=True),
+                    f"{source.filename} (original)", f"{source.filename} (formatted)"))
+                print(f"nndsl: {source.filename} would be reformatted", file=sys.stderr)
+                status = max(status, ExitCode.SPEC_ERROR)
+        elif args.write:
+            if formatted != source.text:
+                write_atomically(path, formatted)
+                print(f"nndsl: reformatted {path}", file=sys.stderr)
+        else:
+            sys.stdout.write(formatted)
+    return status
+
+
 def write_atomically(path: str, text: str) -> None:
     """Write via a temporary file and rename, so a failure leaves nothing half-written."""
     import tempfile
@@ -332,6 +371,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     _add_set(p)
     p.set_defaults(func=cmd_expand)
+
+    p = sub.add_parser("fmt", help="print specs in the canonical layout (--check for CI, --write to rewrite)")
+    p.add_argument("files", nargs="+", metavar="FILE", help="spec files ('-' reads stdin)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true",
+                      help="change nothing; show a diff and exit 1 if a file is not formatted")
+    mode.add_argument("-w", "--write", action="store_true", help="rewrite the files in place (atomically)")
+    p.set_defaults(func=cmd_fmt)
 
     p = sub.add_parser("emit", help="print a standalone Python script (or the IR) for a spec")
     _add_set(p)
