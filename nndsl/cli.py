@@ -317,6 +317,31 @@ def cmd_predict(args) -> int:
     return ExitCode.OK
 
 
+def cmd_export(args) -> int:
+    from .run.export import prefer_tensorflow
+
+    note = prefer_tensorflow()  # before Keras is imported: every export format is a TensorFlow/ONNX graph
+    from .run.export import export_run
+
+    def info(line: str) -> None:
+        if not args.json:
+            print(line, file=sys.stderr)
+
+    if note:
+        info(f"note: {note}")
+    result = export_run(args.run, args.to, _registry(), out=args.out, rows=args.rows, tolerance=args.tolerance,
+                        force=args.force, info=info)
+    for line in result.notes:
+        info(f"warning: {line}")
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        print(f"verified with {result.runtime} on {result.rows} {result.split} rows: max |difference| "
+              f"{result.max_diff:.2e} (tolerance {result.tolerance:.1e})")
+        print(f"exported {result.format}: {result.path}")
+    return ExitCode.OK
+
+
 def _int_at_least(minimum: int):
     """An argparse type: a whole number >= minimum, with a plain-words error otherwise."""
     def parse(text: str) -> int:
@@ -440,6 +465,22 @@ def build_parser() -> argparse.ArgumentParser:
                          "(and their probabilities, as NAME_probabilities in an .npz)")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("export", help="write a run's model as savedmodel, onnx, tflite or keras, verified "
+                                      "against the run's model on its test rows")
+    p.add_argument("run", metavar="RUN", help="a run directory (nndsl run's --out)")
+    p.add_argument("--to", required=True, choices=("savedmodel", "onnx", "tflite", "keras"),
+                   help="savedmodel (TensorFlow Serving), onnx (needs nndsl[onnx]), tflite (LiteRT), keras")
+    p.add_argument("--out", metavar="PATH", help="where to write (default RUN/export/model.onnx, "
+                   "RUN/export/savedmodel/, ...); the artifact appears there only once verified")
+    p.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    p.add_argument("--rows", type=_positive, default=32, metavar="N",
+                   help="test rows the verification runs (default 32)")
+    p.add_argument("--tolerance", type=float, default=1e-4, metavar="T",
+                   help="largest accepted |difference| from the Keras model (default 1e-4, times the "
+                        "outputs' magnitude when above 1)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("plugins", help="list loaded plugins and what each provides")
     p.add_argument("--format", choices=("text", "json"), default="text")

@@ -22,6 +22,7 @@ _NOISE = (
     re.compile(r"^E\d{4} .*cuda_(platform|driver)\.cc:\d+\] failed call to cuInit"),  # no GPU driver
     re.compile(r"^(To enable the following instructions|rebuild TensorFlow with)"),
     re.compile(r"^\S*cpu_feature_guard\.cc"),
+    re.compile(r"^INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.$"),  # LiteRT's interpreter
 )
 
 
