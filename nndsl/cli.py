@@ -342,6 +342,34 @@ def cmd_export(args) -> int:
     return ExitCode.OK
 
 
+def cmd_curves(args) -> int:
+    from .run.curves import render_text, write_image
+    from .run.runinfo import read_run
+
+    runs = [read_run(path) for path in args.runs]
+    if args.out:
+        write_image(runs, args.out)
+        print(f"wrote {args.out}: " + ", ".join(f"{r.name} ({r.epochs} epochs)" for r in runs if r.history))
+        for run in runs:
+            if not run.history:
+                print(f"nndsl: warning: {run.path}: no finished epoch yet, not drawn", file=sys.stderr)
+    else:
+        sys.stdout.write(render_text(runs))
+    return ExitCode.OK
+
+
+def cmd_compare(args) -> int:
+    from .run.compare import as_json, compare, render
+    from .run.runinfo import dumps
+
+    runs, params = compare(args.runs, _registry())
+    if args.json:
+        print(dumps(as_json(runs, params)))
+    else:
+        sys.stdout.write(render(runs, params))
+    return ExitCode.OK
+
+
 def _int_at_least(minimum: int):
     """An argparse type: a whole number >= minimum, with a plain-words error otherwise."""
     def parse(text: str) -> int:
@@ -481,6 +509,19 @@ def build_parser() -> argparse.ArgumentParser:
                         "outputs' magnitude when above 1)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("curves", help="loss and metrics per epoch of one or more runs: text, or a "
+                                      "PNG/SVG/PDF with --out (needs nndsl[plot])")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run directories (finished, interrupted or killed)")
+    p.add_argument("-o", "--out", metavar="FILE.png|svg|pdf", help="draw the curves into this file "
+                   "(atomically; matplotlib) instead of printing them")
+    p.set_defaults(func=cmd_curves)
+
+    p = sub.add_parser("compare", help="runs side by side: spec hash, params, state, epochs, time, final and "
+                                       "best metrics, and what differs between their settings and specs")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run directories")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("plugins", help="list loaded plugins and what each provides")
     p.add_argument("--format", choices=("text", "json"), default="text")
