@@ -208,3 +208,15 @@ def test_a_run_trained_on_another_keras_backend_exports(tiny_run, tmp_path, kera
     assert f"KERAS_BACKEND selects {keras_backend} for training" in done.stderr
     assert "verified with onnxruntime" in done.stdout
     assert (run / "export" / "model.onnx").is_file()
+
+
+def test_a_run_of_the_pytorch_plugin_backend_is_refused_with_the_reason(tmp_path, capsys):
+    pytest.importorskip("nndsl_torch")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "spec.nn").write_text(SPEC)
+    (run / "run.json").write_text(json.dumps({"backend": "torch", "model": "tiny"}))
+    (run / "model.pt").write_bytes(b"")
+    assert main(["export", str(run), "--to", "onnx"]) == 2
+    err = capsys.readouterr().err
+    assert "was trained by the torch backend (model.pt); nndsl export reads Keras runs (model.keras) only" in err

@@ -238,7 +238,11 @@ def _rows(prepared, rows: int) -> tuple[dict, str]:
         if x is not None and _length(x):
             if not isinstance(x, dict):
                 x = {"": x}
-            return {k: v[:rows] for k, v in x.items()}, split
+            try:
+                return {k: v[:rows] for k, v in x.items()}, split
+            except (TypeError, KeyError, AttributeError):
+                raise UsageError(f"the run's {split} data is streamed, not held in memory; export verifies on "
+                                 "in-memory rows only (for now)") from None
     raise UsageError("the run's data has no rows to verify the export on")
 
 
@@ -253,8 +257,11 @@ def _conform(keras_model, x: dict) -> dict:
     names = [t.name for t in keras_model.inputs]
     if list(x) == [""]:
         x = {names[0]: x[""]}
-    return {name: np.ascontiguousarray(np.asarray(x[name]).astype(str(t.dtype)))
-            for name, t in zip(names, keras_model.inputs)}
+    def cast(value, dtype: str):
+        value = np.asarray(value)
+        return value if dtype == "string" else np.ascontiguousarray(value.astype(dtype))
+
+    return {name: cast(x[name], str(t.dtype)) for name, t in zip(names, keras_model.inputs)}
 
 
 def _write(fmt: Format, keras_model, model_path: str, staged: str, keras) -> None:
