@@ -213,6 +213,11 @@ def _statements(registry: Registry) -> list[str]:
     out += _param_table(INPUT_PARAMS)
     out += ["", "#### fit", "", "`fit key=value...`.", ""] + _param_table(FIT_PARAMS)
     out += ["", "#### data", "", "`data NAME` or `data \"path\"`, then options.", ""] + _param_table(DATA_PARAMS)
+    for fmt in _canonical(registry.data_formats):
+        reads = ("a folder (a path ending in `/`, or without a suffix)" if fmt.folder
+                 else ", ".join(f"`{s}`" for s in fmt.suffixes) + " files")
+        out += ["", f"#### data format {fmt.name}", "", f"Reads {reads}: {fmt.doc}.", ""]
+        out += _param_table(fmt.params) if fmt.params else ["No options."]
     for cb in _canonical(registry.callbacks):
         out += ["", f"#### callback {cb.name}", "", cb.doc[:1].upper() + cb.doc[1:] + ".", ""]
         out += _param_table(cb.params) if cb.params else ["No options."]

@@ -70,6 +70,10 @@ BAD_TRAINING = "E503"
 NO_VALIDATION = "E504"
 MISSING_DATA_FILE = "E505"
 
+# E72x: data sources (data "PATH")
+DATA_OPTION = "E720"
+UNKNOWN_DATA_FORMAT = "E721"
+
 # Wxxx: warnings
 UNUSED_INPUT = "W001"
 DEAD_BRANCH = "W002"
@@ -129,6 +133,8 @@ DESCRIPTIONS: dict[str, str] = {
     BAD_TRAINING: "a training setting that cannot work",
     NO_VALIDATION: "a callback watches a validation quantity but the fit has no validation data",
     MISSING_DATA_FILE: "the data file does not exist",
+    DATA_OPTION: "a data option that does not apply to this kind of data file or folder",
+    UNKNOWN_DATA_FORMAT: "a data path whose kind of file no registered data format reads",
     UNUSED_INPUT: "an input that no output depends on",
     DEAD_BRANCH: "layers that no output depends on",
     NO_LOSS: "no loss given (needed to train)",

@@ -22,7 +22,8 @@ import pluggy
 if TYPE_CHECKING:  # pragma: no cover
     from .backends.base import Backend
     from .lowering import Lowering
-    from .registry import ActivationDef, DatasetDef, LayerDef, LossDef, MetricDef, ObjectDef, OptimizerDef
+    from .registry import (ActivationDef, DataFormatDef, DatasetDef, LayerDef, LossDef, MetricDef, ObjectDef,
+                           OptimizerDef)
 
 PROJECT = "nndsl"
 
@@ -143,6 +144,18 @@ def nndsl_datasets() -> list[DatasetDef]:
     :class:`nndsl.registry.DatasetDef`. Its ``load()`` is only called by ``nndsl run`` (never by
     ``check``), returns a :class:`nndsl.datasets.RawData`, and must not hang without a
     network: fall back to a local copy or raise :class:`nndsl.datasets.DataError`.
+    """
+
+
+@hookspec
+def nndsl_data_formats() -> list[DataFormatDef]:
+    """Register kinds of data files and folders (``data "photos/"``, ``data "table.csv"``).
+
+    Called once per plugin when the registry is built. Takes no arguments. Returns a list of
+    :class:`nndsl.registry.DataFormatDef`: which suffixes (or folders) it reads, the options
+    the ``data`` statement accepts for it, and ``prepare``, called only by ``nndsl run``,
+    ``evaluate`` and ``data`` (never by ``check``). The first format that claims a path wins,
+    built-ins first.
     """
 
 

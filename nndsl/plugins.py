@@ -33,6 +33,7 @@ BUILTIN_PLUGINS = (
     "nndsl.builtins.layers_merge",
     "nndsl.builtins.training",
     "nndsl.builtins.datasets",
+    "nndsl.builtins.data_formats",
     "nndsl.builtins.backends",
 )
 
@@ -179,7 +180,7 @@ def build_registry(pm: PluginManager) -> Registry:
     """
     registry = Registry()
     registry.warnings.extend(pm.warnings)
-    for table in ("backends", "datasets", *TABLES):
+    for table in ("backends", "datasets", "data_formats", *TABLES):
         hook = getattr(pm.hook, f"nndsl_{table}", None)
         if hook is None:
             continue

@@ -165,6 +165,37 @@ class DatasetDef:
     aliases: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class DataFormatDef:
+    """A kind of file or folder that ``data "PATH"`` can name: ``.npz``, ``.csv``, an image folder.
+
+    The format is picked by the path: a file by its suffix (``suffixes``), a folder (a path
+    ending in ``/``, or with no suffix, or a directory on disk) by ``folder=True``. ``check``
+    binds the statement's options against ``params``; ``nndsl run`` calls ``prepare``.
+
+    Args:
+        name: a lower-case identifier (``csv``, ``image_folder``).
+        prepare: ``(path, options, model, registry, *, shown, seed, validation_split,
+            test_split) -> nndsl.prepare.Prepared``: read the data at ``path`` for the checked
+            ``model``, split it (test rows first, then validation, from one seeded permutation,
+            as :func:`nndsl.prepare.prepare` does) and say what it did in ``notes``. Arrays in
+            memory, or :class:`nndsl.data.stream.Split` for data read from disk while training.
+            Raises :class:`nndsl.errors.DataError` for data it cannot use.
+        suffixes: file suffixes it reads, lower case with the dot (``(".csv",)``).
+        folder: it reads folders.
+        params: the options ``data "PATH" key=value`` accepts for this format.
+        doc: one line for ``nndsl help`` and the catalogue.
+    """
+
+    name: str
+    prepare: Callable[..., Any]
+    suffixes: tuple[str, ...] = ()
+    folder: bool = False
+    params: tuple[Param, ...] = ()
+    doc: str = ""
+    aliases: tuple[str, ...] = ()
+
+
 @dataclass
 class Registry:
     """Every registered definition by name (aliases included), with who registered it."""
@@ -175,6 +206,7 @@ class Registry:
     losses: dict[str, LossDef] = field(default_factory=dict)
     metrics: dict[str, MetricDef] = field(default_factory=dict)
     datasets: dict[str, DatasetDef] = field(default_factory=dict)
+    data_formats: dict[str, DataFormatDef] = field(default_factory=dict)
     regularizers: dict[str, ObjectDef] = field(default_factory=dict)
     constraints: dict[str, ObjectDef] = field(default_factory=dict)
     initializers: dict[str, ObjectDef] = field(default_factory=dict)
@@ -190,6 +222,7 @@ class Registry:
     _TYPES: Mapping[str, type] = field(default_factory=lambda: {
         "layers": LayerDef, "activations": ActivationDef, "optimizers": OptimizerDef,
         "losses": LossDef, "metrics": MetricDef, "datasets": DatasetDef,
+        "data_formats": DataFormatDef,
         **{table: ObjectDef for table in OBJECT_TABLES},
     }, repr=False)
 
@@ -228,6 +261,23 @@ class Registry:
         for n in names:
             target[n] = item
             self.owners[(table, n)] = owner
+
+    def data_format(self, path: str, *, is_dir: bool | None = None) -> "DataFormatDef | None":
+        """The format that reads ``path``: by suffix, or a folder format for a folder.
+
+        ``is_dir`` None decides from the text alone (``check``): a trailing ``/`` or no suffix
+        is a folder. The first registered format that claims it wins (built-ins first).
+        """
+        import os
+
+        text = path.rstrip("/\\")
+        suffix = os.path.splitext(os.path.basename(text))[1].lower()
+        if is_dir is None:
+            is_dir = path.endswith(("/", "\\")) or not suffix
+        for fmt in self.data_formats.values():
+            if (fmt.folder if is_dir else suffix in fmt.suffixes):
+                return fmt
+        return None
 
     def lowerings(self, backend: str):
         """The merged :class:`nndsl.lowering.LoweringTable` for ``backend`` (asked for once)."""

@@ -7,6 +7,7 @@ problem it finds instead of stopping at the first. Shapes are the next pass's jo
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -481,11 +482,39 @@ class _Resolver:
             self.error(codes.ARG_TYPE, f"expected a data set name or a quoted path, got {describe(source)}",
                        source.span, 'for example: data mnist, or data "digits.npz"')
             return
-        bound = self.bind("data", DATA_PARAMS[1:], call, call.args[1:])
+        params = DATA_PARAMS[1:]
+        if kind == "path" and self.registry.data_formats:
+            params = self.data_format_params(value, source.span, call)
+            if params is None:
+                return
+        bound = self.bind("data", params, call, call.args[1:])
         if bound is None:
             return
         values, explicit = bound
         self.data = ir.DataRef(kind, value, tuple((k, values[k]) for k in explicit), call.span)
+
+    def data_format_params(self, path: str, span: Span, call: ast.Call) -> tuple[Param, ...] | None:
+        """The options of the data format that reads ``path`` (E721 when none does, E720 for an
+        option another format takes); None when reported."""
+        fmt = self.registry.data_format(path)
+        if fmt is None:
+            known = sorted({s for f in self.registry.data_formats.values() for s in f.suffixes})
+            self.error(codes.UNKNOWN_DATA_FORMAT, f"no data format reads '{path}'", span,
+                       f"data files are {', '.join(known)}; a folder of class subfolders ends in /: data \"photos/\"")
+            return None
+        own = {p.name for p in fmt.params}
+        ok = True
+        for kw in call.keywords:
+            if kw.name in own:
+                continue
+            others = sorted({f.name for f in self.registry.data_formats.values()
+                             if any(p.name == kw.name for p in f.params)})
+            if others:
+                what = "a folder" if fmt.folder else f"'{os.path.splitext(path)[1].lower()}' files"
+                self.error(codes.DATA_OPTION, f"{kw.name}= applies to {' and '.join(others)} data, not to {what}",
+                           kw.name_span, f"{fmt.name} data takes: {', '.join(sorted(own)) or 'no options'}")
+                ok = False
+        return fmt.params if ok else None
 
     def callback_statement(self, call: ast.Call) -> None:
         from .builtins.callbacks import NOT_CALLBACKS

@@ -210,6 +210,28 @@ def test_hook_nndsl_datasets():
     assert reg.datasets["zeros"].load().source == "ten zeros"
 
 
+def test_hook_nndsl_data_formats(tmp_path):
+    from nndsl.data import prepare_data
+    from nndsl.params import Int
+    from nndsl.prepare import Prepared
+    from nndsl.registry import DataFormatDef
+
+    seen = {}
+
+    def prepare(path, options, model, registry, *, shown, **split):
+        seen.update(path=path, options=options, shown=shown, split=split)
+        x = np.zeros((5, 4), "float32")
+        return Prepared(x, x[:, :2], None, None, None, None, ("made up",), f"{shown} (zeros)")
+
+    fmt = DataFormatDef("zeros", prepare, suffixes=(".zeros",), params=(Param("rows", Int(min=1), default=5),))
+    reg = registry_with(nndsl_data_formats=lambda: [fmt])
+    model = nndsl.check('input 4; dense 2; loss mse; data "a.zeros" rows=3', registry=reg)
+    assert reg.data_format("a.zeros") is fmt and reg.data_format("photos/").name == "folder"
+    p = prepare_data(model.training.data, model, reg, base_dir=str(tmp_path), seed=4)
+    assert p.source == "a.zeros (zeros)" and seen["options"] == {"rows": 3} and seen["split"]["seed"] == 4
+    assert seen["path"] == os.path.join(str(tmp_path), "a.zeros")
+
+
 # The manager's contract -------------------------------------------------------------------------
 
 def test_two_plugins_registering_one_name_is_an_error_naming_both():
