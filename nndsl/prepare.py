@@ -24,7 +24,9 @@ class Prepared:
 
     ``x_val``/``y_val`` are None without a validation split (pass them as ``validation_data``
     rather than Keras' ``validation_split``, which takes the last rows unshuffled).
-    ``notes`` has one line per preparation step.
+    ``notes`` has one line per preparation step; ``warnings`` what ``run`` should warn about
+    (files skipped or ignored). Data read from disk while training holds a
+    :class:`nndsl.data.stream.Split` in each ``x_*`` field and None in the ``y_*`` fields.
     """
 
     x_train: Arrays
@@ -35,6 +37,7 @@ class Prepared:
     y_test: Arrays | None
     notes: tuple[str, ...]
     source: str
+    warnings: tuple[str, ...] = ()
 
 # Preparation ------------------------------------------------------------------------------
 

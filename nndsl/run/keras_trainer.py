@@ -8,6 +8,7 @@ Placement uses ``tf.distribute`` (:mod:`.device`), the fit arguments come from
 from __future__ import annotations
 
 import os
+from ..data.stream import is_stream
 from ..errors import NndslError, RunError
 from .trainer import Trainer
 
@@ -75,6 +76,7 @@ class KerasTrainer(Trainer):
     model_file = "model.keras"
     checkpoint_suffix = ".keras"
     framework = "Keras"
+    streams = True
 
     def __init__(self, backend, registry):
         super().__init__(backend, registry)
@@ -193,6 +195,9 @@ class KerasTrainer(Trainer):
             from ..backends.keras_helpers import balanced_class_weight
 
             labels = next(iter(y_train.values())) if isinstance(y_train, dict) else y_train
+            if labels is None:
+                raise RunError("fit class_weight=balanced counts the training labels, which this data does not "
+                               "list before training; give the weights: class_weight=(1.0, 3.0)")
             result = balanced_class_weight(labels, classes)
             origin = f"balanced, from {len(labels):,} training labels"
         else:
@@ -209,6 +214,9 @@ class KerasTrainer(Trainer):
                 on_epoch_end(epoch, {k: float(v) for k, v in (logs or {}).items()})
 
         recorder = EpochEnd()
+        if is_stream(prepared.x_train):
+            self._fit_stream(prepared, settings, initial_epoch, recorder, reporter)
+            return
         validation = (prepared.x_val, prepared.y_val) if prepared.x_val is not None else None
         if self.placement is not None and self.placement.strategy_name == "multiworker":
             from .distributed import fit_multiworker, validation_metrics
@@ -229,10 +237,32 @@ class KerasTrainer(Trainer):
                              callbacks=callbacks, verbose=reporter.keras_verbose)
         _report_early_stopping(callbacks, reporter, settings["epochs"])
 
+    def _fit_stream(self, prepared, settings, initial_epoch, recorder, reporter):
+        """Train on data read from disk (:class:`nndsl.data.stream.Split`): tf.data batches, prefetched."""
+        if self.placement is not None and self.placement.strategy_name == "multiworker":
+            raise RunError("--strategy multiworker takes data held in memory; this data is read from disk "
+                           "while training: use --strategy auto")
+        batch = self.plan_.batch_size if self.plan_ is not None else settings["batch_size"]
+        seed = self.plan_.seed if self.plan_ is not None else settings.get("seed")
+        shuffle = self.plan_.shuffle if self.plan_ is not None else settings.get("shuffle", True)
+        validation = prepared.x_val.dataset(batch) if prepared.x_val is not None else None
+        callbacks = self._callbacks(reporter, validation is not None, settings.get("run_dir"),
+                                    resuming=initial_epoch > 0) + [recorder]
+        self.keras_model.fit(prepared.x_train.dataset(batch, shuffle=shuffle, seed=seed), shuffle=False,
+                             epochs=settings["epochs"], initial_epoch=initial_epoch, validation_data=validation,
+                             class_weight=self._class_weight(prepared.x_train.class_ids, reporter),
+                             callbacks=callbacks, verbose=reporter.keras_verbose)
+        _report_early_stopping(callbacks, reporter, settings["epochs"])
+
     def evaluate(self, x, y, batch_size):
         import contextlib
 
         import keras
+
+        if is_stream(x):
+            with self._scope():
+                result = self.keras_model.evaluate(x.dataset(batch_size), verbose=0, return_dict=True)
+            return {k: float(v) for k, v in result.items()}
 
         scope = self._scope()
         if self.placement is not None and self.placement.strategy_name == "multiworker":

@@ -138,18 +138,19 @@ def data_reference(model: ir.Model, override: str | None, registry, spec_dir: st
 
 def load_data(settings: Mapping[str, Any], model: ir.Model, registry, reporter: Reporter, *,
               test_split: float | None = None, validation_split: float | None = None):
-    from ..datasets import load
-    from ..prepare import prepare
+    from ..data import prepare_data
 
     d = settings["data"]
     ref = ir.DataRef(d["kind"], d["value"], tuple(tuple(o) for o in d["options"]))
-    raw = load(ref, registry, base_dir=d["base_dir"])
-    prepared = prepare(raw, model, registry, seed=settings["data_seed"],
-                       validation_split=settings["validation_split"] if validation_split is None else validation_split,
-                       test_split=settings["test_split"] if test_split is None else test_split)
+    prepared = prepare_data(
+        ref, model, registry, base_dir=d["base_dir"], seed=settings["data_seed"],
+        validation_split=settings["validation_split"] if validation_split is None else validation_split,
+        test_split=settings["test_split"] if test_split is None else test_split)
     reporter.info(f"data: {prepared.source}")
     for note in prepared.notes:
         reporter.info(f"  - {note}")
+    for warning in prepared.warnings:
+        reporter.info(f"warning: {warning}")
     return prepared
 
 
@@ -227,6 +228,7 @@ def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None
     placement = trainer.place(settings, workers=options.workers, task_index=options.task_index)
     trainer.seed(settings)
     prepared = load_data(settings, model, registry, reporter)
+    _check_streams(prepared, trainer)
     out = options.out or default_run_dir(model.name)
     if not placement.is_chief:
         out = os.path.join(out, "worker-" + placement.task.split()[1])
@@ -275,9 +277,20 @@ def resume(directory: str, options: RunOptions, registry, reporter: Reporter | N
         placement = trainer.place(settings, workers=options.workers, task_index=options.task_index)
         trainer.seed(settings)
         prepared = load_data(settings, checked.model, registry, reporter)
+        _check_streams(prepared, trainer)
         reporter.info(f"resuming {directory} at epoch {done + 1} of {settings['epochs']}" if state
                       else f"resuming {directory} from the start (no checkpoint was saved)")
         return _train(checked.model, settings, run_dir, trainer, reporter, placement, prepared, started, state)
+
+
+def _check_streams(prepared, trainer) -> None:
+    """Data read from disk while training (folders, large tables) needs a trainer that takes tf.data."""
+    from ..data.stream import is_stream
+
+    if is_stream(prepared.x_train) and not trainer.streams:
+        raise UsageError(f"{prepared.source} is read from disk while training (tf.data), which the "
+                         f"{trainer.framework or type(trainer).__name__} trainer does not take; train it with a "
+                         "Keras backend (--backend keras-functional)")
 
 
 def _environment(trainer) -> dict:

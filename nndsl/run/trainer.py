@@ -37,6 +37,8 @@ class Trainer:
     model_file: str = "model"
     checkpoint_suffix: str = ".ckpt"
     framework: str = ""
+    # takes data read from disk while training (nndsl.data.stream.Split in Prepared's x fields)
+    streams: bool = False
     # set by plan(): settings of the spec this backend cannot honour and replaced, printed as warnings
     plan_warnings: tuple[str, ...] = ()
 
@@ -92,7 +94,8 @@ class Trainer:
             reporter) -> None:
         """Train epochs ``initial_epoch`` .. ``settings["epochs"] - 1`` on ``prepared.x_train``/``y_train``.
 
-        Validates on ``prepared.x_val``/``y_val`` when present; calls ``on_epoch_end`` after
+        Validates on ``prepared.x_val``/``y_val`` when present. A trainer with ``streams`` may
+        get :class:`nndsl.data.stream.Split` objects in the ``x`` fields (and None in ``y``); calls ``on_epoch_end`` after
         every epoch (it records history and checkpoints). ``settings["run_dir"]`` is the run
         directory: files the spec's callbacks write resolve inside it. Prints per-epoch progress through
         ``reporter.info`` unless ``reporter.quiet``. Lets ``KeyboardInterrupt`` through; raises

@@ -138,6 +138,7 @@ def missing_data_file(data, filename: str) -> list[Diagnostic]:
     path = os.path.join(base, os.path.expanduser(data.value))
     if os.path.exists(path):
         return []
-    return [Diagnostic(codes.MISSING_DATA_FILE, f"data file {data.value!r} does not exist (looked for {path})",
+    what = "data folder" if data.value.endswith(("/", "\\")) else "data file"
+    return [Diagnostic(codes.MISSING_DATA_FILE, f"{what} {data.value!r} does not exist (looked for {path})",
                        data.span, "paths are relative to the spec's folder; or pass another file with "
                        "nndsl run --data FILE")]
