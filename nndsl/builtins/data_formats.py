@@ -1,7 +1,7 @@
 """Built-in data formats: what ``data "PATH"`` reads, registered like a plugin's.
 
 * ``arrays``: ``.npz`` archives and ``.npy`` pairs (:mod:`nndsl.datasets`).
-* ``csv``: a header row and rows of numbers; ``label=`` names the label column.
+* ``csv`` and ``parquet``: tables whose columns feed inputs by name (:mod:`nndsl.data.tables`).
 * ``folder``: class-per-subfolder images, or ``.txt`` files for a ``dtype=string`` input
   (:mod:`nndsl.data.folders`), read from disk while training.
 
@@ -21,6 +21,12 @@ def _arrays(*args, **kwargs):
     return prepare_arrays(*args, **kwargs)
 
 
+def _table(*args, **kwargs):
+    from ..data.tables import prepare_table
+
+    return prepare_table(*args, **kwargs)
+
+
 def _folder(*args, **kwargs):
     from ..data.folders import prepare_folder
 
@@ -36,8 +42,15 @@ FOLDER_PARAMS = (
           doc="an unreadable or non-image file stops the run (stop) or is left out with a warning (skip)"),
 )
 
-CSV_PARAMS = (
-    Param("label", Name(), default=None, doc="label column of a CSV file (default: the last column)"),
+TABLE_PARAMS = (
+    Param("label", Name(), default=None,
+          doc="the label column (default: the last column); with several outputs, the columns named like them"),
+    Param("missing", Optional(Choice(("stop", "drop", "fill"))), default=None,
+          doc="missing values stop the run with counts per column (stop, the default), leave their rows out "
+              "(drop), or are filled: the training rows' mean, an empty string for words (fill)"),
+    Param("stream", Optional(Choice(("auto", "true", "false"))), default=None,
+          doc="read the table from disk while training (true), load it into memory (false), or stream tables "
+              "over 256 MiB (auto, the default)"),
 )
 
 
@@ -46,8 +59,11 @@ def nndsl_data_formats():
     return [
         DataFormatDef("arrays", _arrays, suffixes=(".npz", ".npy"),
                       doc="NumPy arrays: x and y (x_train, y_test, x_NAME, ...) in an .npz, or an x/y .npy pair"),
-        DataFormatDef("csv", _arrays, suffixes=(".csv",), params=CSV_PARAMS,
-                      doc="a header row naming the columns, then rows of numbers"),
+        DataFormatDef("csv", _table, suffixes=(".csv",), params=TABLE_PARAMS,
+                      doc="a header row naming the columns, then rows; each input is fed by the column of its name "
+                          "(numbers, or words for a dtype=string input), or one input by every column but the label"),
+        DataFormatDef("parquet", _table, suffixes=(".parquet", ".pq"), params=TABLE_PARAMS,
+                      doc="a Parquet table, read like a CSV file (needs pip install nndsl[parquet])"),
         DataFormatDef("folder", _folder, folder=True, params=FOLDER_PARAMS,
                       doc="one subfolder per class: images (.png .jpg .jpeg .gif .bmp), or .txt files for a "
                           "dtype=string input"),
