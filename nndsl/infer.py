@@ -10,7 +10,7 @@ from __future__ import annotations
 from . import codes, ir
 from .diagnostics import Diagnostic
 from .registry import ParamCount, Registry, ShapeError, plugin_owner
-from .resolve import BoundLayer, BoundModel
+from .semantic.bound import BoundLayer, BoundModel
 
 
 def format_shape(shape) -> str:

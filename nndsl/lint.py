@@ -9,7 +9,7 @@ from __future__ import annotations
 from . import codes, ir
 from .diagnostics import Diagnostic, Severity, did_you_mean
 from .registry import Registry
-from .resolve import BoundModel
+from .semantic.bound import BoundModel
 
 
 def live_names(nodes: tuple[ir.Node, ...], outputs) -> set[str]:

@@ -13,7 +13,7 @@ from . import codes, ir
 from .diagnostics import Diagnostic, Severity, Span, did_you_mean
 from .params import Configured
 from .registry import Registry
-from .resolve import BoundModel
+from .semantic.bound import BoundModel
 
 # Losses that want probabilities from a softmax over the last axis (unless from_logits=true).
 _SOFTMAX_LOSSES = ("categorical_crossentropy", "sparse_categorical_crossentropy", "categorical_focal_crossentropy")

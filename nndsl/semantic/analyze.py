@@ -217,7 +217,7 @@ def _run(state: _State, params, registry, data_files: bool) -> None:
     from ..infer import infer
     from ..lint import lint, live_names
     from ..parser import parse_recovering
-    from ..resolve import resolve
+    from .bind import resolve
 
     source = state.source
     empty = Diagnostic(codes.EMPTY, "the spec is empty", Span.point(1, 1),
