@@ -289,6 +289,8 @@ class Origin:
 
     filename: str
     frames: tuple[Frame, ...] = ()
+    # The `include` statements on the way to a file's own statements: (file, span), outermost first.
+    included_from: tuple[tuple[str, Span], ...] = ()
 
     @property
     def block_path(self) -> tuple[str, ...]:

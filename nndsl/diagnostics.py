@@ -56,11 +56,14 @@ class Diagnostic:
 
     @property
     def notes(self) -> list[str]:
-        """`in block 'b' called from f.nn:23:5`, innermost call first."""
+        """`in block 'b' called from f.nn:23:5` (innermost call first), then `in file included from ...`."""
         if self.origin is None:
             return []
-        return [f"in block '{f.block}' called from {f.filename}:{f.call_span.line}:{f.call_span.column}"
-                for f in reversed(self.origin.frames)]
+        notes = [f"in block '{f.block}' called from {f.filename}:{f.call_span.line}:{f.call_span.column}"
+                 for f in reversed(self.origin.frames)]
+        notes += [f"in file included from {file}:{span.line}:{span.column}"
+                  for file, span in reversed(getattr(self.origin, "included_from", ()))]
+        return notes
 
     def render(self, source: "Source", color: bool = False, sources: "dict[str, Source] | None" = None) -> str:
         return render(self, source, color, sources=sources)

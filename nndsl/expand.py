@@ -167,6 +167,8 @@ class Expander:
         self.stack: list[str] = []  # block names being expanded (for cycles)
         self.files: list[str] = [filename]
         self.included: set[str] = set()
+        # The include statements being expanded: (including file, span), outermost first.
+        self.include_sites: list[tuple[str, Span]] = []
 
     # Reporting --------------------------------------------------------------------------
 
@@ -284,8 +286,10 @@ class Expander:
             cycle = " -> ".join(self.files[self.files.index(filename):] + [filename])
             raise ExpandProblem(codes.INCLUDE_CYCLE, f"include cycle: {cycle}", st.span,
                                 "an included file must not include the file that includes it")
+        site = tuple(self.include_sites) + ((self.files[-1], st.span),)
         if problems:
-            self.diagnostics.extend(problems)
+            self.diagnostics.extend(replace(d, origin=replace(d.origin, included_from=site))
+                                    if d.origin is not None and not d.origin.frames else d for d in problems)
             return
         assert module is not None
         if filename in self.included:
@@ -301,11 +305,13 @@ class Expander:
                                     "file holds only blocks, constants, defaults and includes", st.span,
                                     f"{filename}:{inner.span.line} is the first such statement")
         self.files.append(filename)
-        inner_frame = _Frame("", ast.Origin(filename), frame.defaults)
+        self.include_sites.append((site[-1]))
+        inner_frame = _Frame("", ast.Origin(filename, included_from=site), frame.defaults)
         try:
             self.body(module.statements, env, inner_frame)
         finally:
             self.files.pop()
+            self.include_sites.pop()
         frame.defaults = inner_frame.defaults  # an included file's defaults hold after the include
 
     def block_statement(self, st: ast.Block, env: _Env, frame: _Frame) -> None:

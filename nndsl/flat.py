@@ -110,10 +110,88 @@ class _Printer:
         self.lines.append(f"{prefix}{target} = " + " -> ".join(parts))
 
 
+    # Assertions -------------------------------------------------------------------------
+    # Printed after the model (they are checked against the finished model): constants and
+    # parameters become their values, tensors the names printed for them; model totals
+    # (params, macs, layers) stay names. Nested expressions are parenthesized, so the text
+    # reads back as the same tree whatever the precedence.
+
+    def assertion(self, st: ast.Assert, env) -> None:
+        self.lines.append("assert " + self.expr(st.test, env, top=True))
+
+    def expr(self, v, env, top: bool = False) -> str:
+        kind = type(v)
+        if kind is ast.Number:
+            return v.text
+        if kind is ast.String:
+            return quote(v.value)
+        if kind is ast.Unknown:
+            return "?"
+        if kind is ast.Ident:
+            return self.name(v.name, env)
+        if kind is ast.Tuple:
+            items = [self.expr(i, env) for i in v.items]
+            if v.grouping:
+                return "(" + items[0] + ")"
+            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+        if kind is ast.CallValue:
+            return f"{v.name}(" + ", ".join([self.expr(a, env, top=True) for a in v.args] +
+                                           [f"{k.name}={self.expr(k.value, env, top=True)}" for k in v.keywords]) + ")"
+        if kind is ast.Attribute:
+            return f"{self.expr(v.value, env)}.{v.name}"
+        if kind is ast.Index:
+            return f"{self.expr(v.value, env)}[{self.expr(v.index, env, top=True)}]"
+        if kind is ast.BinOp:
+            text = f"{self.expr(v.left, env)} {v.op} {self.expr(v.right, env)}"
+        elif kind is ast.UnaryOp:
+            text = f"not {self.expr(v.operand, env)}" if v.op == "not" else f"{v.op}{self.expr(v.operand, env)}"
+        elif kind is ast.Compare:
+            text = " ".join([self.expr(v.first, env)] + [f"{op} {self.expr(r, env)}" for op, r in v.rest])
+        elif kind is ast.Conditional:
+            text = f"{self.expr(v.then, env)} if {self.expr(v.test, env)} else {self.expr(v.otherwise, env)}"
+        else:
+            raise TypeError(f"not an expression: {v!r}")
+        return text if top else f"({text})"
+
+    def name(self, name: str, env) -> str:
+        from .expand import CallVal, Sym, TensorVal
+
+        if name in ("true", "false", "none"):
+            return name
+        try:
+            found = env.lookup(name)
+        except KeyError:
+            return name  # params, macs, layers, ...: the finished model's totals
+        if isinstance(found, TensorVal):
+            return self.tensor(found.label)
+        return self.constant(found, Sym, CallVal)
+
+    def constant(self, value, sym, call) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if value is None:
+            return "none"
+        if isinstance(value, (int, float)):
+            return repr(value)
+        if isinstance(value, str):
+            return quote(value)
+        if isinstance(value, tuple):
+            items = [self.constant(v, sym, call) for v in value]
+            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+        if isinstance(value, sym):
+            return value.name
+        if isinstance(value, call):
+            return f"{value.name}(" + ", ".join([self.constant(a, sym, call) for a in value.args] +
+                                               [f"{k}={self.constant(v, sym, call)}" for k, v in value.keywords]) + ")"
+        return str(value)
+
+
 def render_flat(result, registry) -> str:
-    """The flat v1 text of a checked spec (``CheckResult``)."""
+    """The flat v1 text of a checked spec (``CheckResult``), its assertions last."""
     printer = _Printer(result, registry)
     for st in result.expansion.statements:
         printer.statement(st)
+    for st, env in result.expansion.assertions:
+        printer.assertion(st, env)
     head = f"# {result.source.filename}, expanded by nndsl expand: every layer named, nothing left to expand\n"
     return head + "\n".join(printer.lines) + "\n"

@@ -67,19 +67,20 @@ def infer(bound: BoundModel, registry: Registry | None = None) -> tuple[tuple[ir
             detail = str(exc) if isinstance(exc, _BadRule) else f"{type(exc).__name__}: {exc}"
             diagnostics.append(Diagnostic(
                 codes.SHAPE, f"layer '{layer.layer.name}' (from plugin {owner}) failed: {detail}", layer.span,
-                f"this is a bug in plugin {owner}, not in the spec; report it to its authors"))
+                f"this is a bug in plugin {owner}, not in the spec; report it to its authors", origin=layer.origin))
             continue
         if any(d is not None and d >= 2 ** 63 for d in shape):
             diagnostics.append(Diagnostic(
                 codes.SHAPE, f"{layer.layer.name}: an output dimension does not fit in 64 bits", layer.span,
-                "no real tensor is that large; check the input shape"))
+                "no real tensor is that large; check the input shape", origin=layer.origin))
             continue
         if any(d is not None and d <= 0 for d in shape):
             got = ", ".join(format_shape(shapes[s]) for s in layer.inputs)
             diagnostics.append(Diagnostic(
                 codes.SHAPE, f"{layer.layer.name}: output shape {format_shape(shape)} has an empty dimension "
                              f"(input: {got})", layer.span,
-                "the input is too small for this kernel/pool size; use padding=same or a smaller size"))
+                "the input is too small for this kernel/pool size; use padding=same or a smaller size",
+                origin=layer.origin))
             continue
         shapes[layer.name] = shape
         nodes.append(ir.Node(layer.name, layer.layer.name, layer.attrs, layer.explicit, layer.inputs, shape,

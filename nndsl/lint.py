@@ -45,10 +45,13 @@ def lint(bound: BoundModel, nodes: tuple[ir.Node, ...], registry: Registry) -> l
         for n in nodes:
             for s in n.inputs:
                 consumers.setdefault(s, []).append(n.name)
+        # A layer inside a block points at its line there and names the calls on the way.
+        origins = {b.name: b.origin for b in bound.layers} if dead else {}
         for n in dead:
             if not consumers.get(n.name):
                 out.append(Diagnostic(codes.DEAD_BRANCH, f"'{n.name}' ({n.op}) is not used by any output", n.span,
-                                      f"mark it as an output (output {n.name}) or remove it", Severity.WARNING))
+                                      f"mark it as an output (output {n.name}) or remove it", Severity.WARNING,
+                                      origin=origins.get(n.name)))
 
     # Training statements that name outputs.
     multi = len(outputs) > 1

@@ -289,10 +289,11 @@ def model_name(filename: str) -> str:
 
 
 def _position(d: Diagnostic) -> tuple:
-    """Report order: by place in the main file; inside a block, by its outermost call."""
+    """Report order: by place in the main file; inside a block, at its outermost call; in an
+    included file, at the include (then by place inside)."""
     origin = d.origin
-    if origin is not None and origin.frames:
-        span = origin.frames[0].call_span
+    if origin is not None and (origin.frames or origin.included_from):
+        span = origin.frames[0].call_span if origin.frames else origin.included_from[0][1]
         return (span.line, span.column, d.span.line if d.span else 0, d.span.column if d.span else 0)
     if d.span is None:
         return (10**9, 0, 0, 0)
