@@ -13,8 +13,6 @@ from contextlib import contextmanager
 from fractions import Fraction
 from functools import lru_cache
 
-from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import ast
 from . import codes
@@ -37,6 +35,8 @@ class _Indentation:
     always_accept = ("_NL",)
 
     def process(self, stream):
+        from lark import Token
+
         levels = [0]  # indentation of each open body; 0 is the top level
         after_colon = False
         for tok in stream:
@@ -63,8 +63,14 @@ class _Indentation:
 
 
 @lru_cache(maxsize=None)
-def grammar() -> Lark:
-    """The LALR parser, built once per process from the grammar shipped in the package."""
+def grammar():
+    """The LALR parser, built once per process from the grammar shipped in the package.
+
+    Lark is imported here, not at module level: a spec whose every line takes the fast path
+    (nndsl.quickparse) is parsed without it.
+    """
+    from lark import Lark
+
     return Lark.open_from_package(
         "nndsl", "grammar.lark", ("",),
         parser="lalr", lexer="contextual", propagate_positions=True,
@@ -113,7 +119,9 @@ class _ToAst:
     token visiting) cost more than the conversion itself, about half the time of a large check.
     """
 
-    def transform(self, tree: Tree):
+    def transform(self, tree):
+        from lark import Tree
+
         handlers = {name: getattr(self, name) for name in _RULES}
 
         def walk(node):
@@ -235,7 +243,7 @@ class _ToAst:
         return "/".join(str(p) for p in parts)
 
     def include(self, meta, target):
-        if isinstance(target, Token):
+        if type(target).__name__ == "Token":  # a STRING token; include_path gives a plain str
             return ast.Include(self.string(meta, target).value, False, _span(meta))
         return ast.Include(target, True, _span(meta))
 
@@ -396,7 +404,9 @@ def _token_span(tok: Token, source: Source) -> Span:
     return Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1)
 
 
-def _syntax_diagnostic(err: UnexpectedInput, source: Source) -> Diagnostic:
+def _syntax_diagnostic(err, source: Source) -> Diagnostic:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
     if isinstance(err, UnexpectedCharacters):
         ch = source.text[err.pos_in_stream] if err.pos_in_stream < len(source.text) else ""
         span = Span.point(err.line, err.column)
@@ -508,6 +518,8 @@ def _curated_table() -> dict:
     Like Lark's ``match_examples``, but keyed on the state at the top of the stack, so an
     example matches wherever in a file the same slip happens.
     """
+    from lark.exceptions import UnexpectedInput, UnexpectedToken
+
     table: dict = {}
     for label, examples in _CURATED_EXAMPLES.items():
         for example in examples:
@@ -656,6 +668,27 @@ _DEFINES = re.compile(r"^\s*(?:output\s+)?([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)
 
 
 def _parse_recovering(source: Source, text: str) -> tuple[ast.Module | None, list[Diagnostic]]:
+    from . import quickparse
+
+    fast = quickparse.split(text)
+    if fast is None:
+        return _lark_recovering(source, text)
+    taken, rest = fast
+    if all(not line.strip(" \t\f") or line.rstrip(" ") == ";" or line.lstrip(" \t\f").startswith("#")
+           for line in rest.split("\n")):
+        return ast.Module(tuple(taken)), []  # every statement was read on the fast path: Lark is not needed
+    module, diagnostics = _lark_recovering(source, rest)
+    if diagnostics:
+        # Recovery blanks broken statements, which can join a taken line to a broken one
+        # (`y = b ->` then a blank then `dense 3`): on errors Lark reads the whole text.
+        return _lark_recovering(source, text)
+    statements = sorted((*taken, *module.statements), key=lambda s: (s.span.line, s.span.column))
+    return ast.Module(tuple(statements), module.recovered_names, module.recovered, module.recovered_blocks), diagnostics
+
+
+def _lark_recovering(source: Source, text: str) -> tuple[ast.Module | None, list[Diagnostic]]:
+    from lark.exceptions import UnexpectedInput
+
     diagnostics: list[Diagnostic] = []
     seen_lines: set[int] = set()
     broken: list[str] = []
