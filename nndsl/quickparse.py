@@ -208,8 +208,36 @@ def _split(items):
     return tuple(positional), tuple(keywords), tuple(late)
 
 
+# The commonest line of all, `dense 32 relu`: a name, then names and small integers.
+_PLAIN = re.compile(r"([A-Za-z_]\w*)((?:[ \t]+(?:[A-Za-z_]\w*|\d{1,18}))*)[ \t]*\Z", re.ASCII)
+_WORD = re.compile(r"[A-Za-z_]\w*|\d+", re.ASCII)
+
+
+def _plain_line(m: re.Match, n: int) -> list | None:
+    name = m.group(1)
+    if name in _KEYWORDS:
+        return None
+    args = []
+    for w in _WORD.finditer(m.string, m.end(1), m.end(2)):
+        text = w.group()
+        span = Span(n, w.start() + 1, n, w.end() + 1)
+        if text[0].isdigit():
+            args.append(ast.Number(int(text), text, span))
+        elif text in _KEYWORDS:
+            return None
+        else:
+            args.append(ast.Ident(text, span))
+    stop = args[-1].span.end_column if args else m.end(1) + 1
+    span = Span(n, 1, n, stop)
+    call = ast.Call(name, tuple(args), (), span, Span(n, 1, n, m.end(1) + 1))
+    return [ast.Statement(ast.Chain((call,), span), None, None, False, span)]
+
+
 def _line_statements(text: str, n: int) -> list | None:
     """The statements on one line, or None if the line is for Lark."""
+    m = _PLAIN.match(text)
+    if m is not None:
+        return _plain_line(m, n)
     try:
         toks = _tokens(text, n)
         out = []

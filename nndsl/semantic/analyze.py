@@ -126,7 +126,8 @@ def analyze(source: "str | Source | None" = None, path: str = "<string>", params
             or text parsed as a value (``"10"``, ``"0.5"``).
         registry: layers and training objects; the default registry (plugins loaded) if None.
         data_files: also report a ``data "file"`` that does not exist.
-        symbols: build the symbol table (``check`` skips it: nothing there reads it).
+        symbols: build the symbol table and the per-layer facts (``check`` skips both: nothing
+            there reads them, and a 10,000-layer check should not pay for them).
     """
     from ..parser import gc_paused
 
@@ -162,7 +163,7 @@ def _analyze(source, path, params, registry, data_files, want_symbols) -> Analys
             state.internal = state.internal or exc
             diags.append(_internal_diagnostic(exc))
     return Analysis(source, tuple(diags), state.module, state.model, state.bound, state.nodes, symbols,
-                    state.facts(), dict(state.includes.sources), dict(getattr(state.expansion, "params", {}) or {}),
+                    state.facts() if want_symbols else (), dict(state.includes.sources), dict(getattr(state.expansion, "params", {}) or {}),
                     state.expansion, state.names, state.internal)
 
 

@@ -36,7 +36,7 @@ def bind_arguments(report, ctx, what: str, params: Sequence[Param], call: ast.Ca
         report.error(codes.ARG_ORDER, f"positional argument {describe(late)} after a keyword argument",
                      late.span, "put positional arguments first: dense 32 relu use_bias=false")
         ok = False
-    positional = [p for p in params if p.positional]
+    positional, by_name = _shape(params)
     given: dict[str, tuple[Any, Span]] = {}
     i = 0
     for p in positional:
@@ -55,7 +55,6 @@ def bind_arguments(report, ctx, what: str, params: Sequence[Param], call: ast.Ca
                      f"({names}), got {len(args)}", args[i].span,
                      f"give the others as key=value; {what} takes: " + signature(params))
         ok = False
-    by_name = {p.name: p for p in params}
     for kw in call.keywords:
         p = by_name.get(kw.name)
         if p is None:
@@ -103,6 +102,20 @@ def bind_arguments(report, ctx, what: str, params: Sequence[Param], call: ast.Ca
         if p.name not in values:
             values[p.name] = p.default
     return values, explicit
+
+
+_SHAPES: dict[int, tuple] = {}
+
+
+def _shape(params: Sequence[Param]) -> tuple[list[Param], dict[str, Param]]:
+    """The positional params and params by name of a signature, worked out once per signature."""
+    cached = _SHAPES.get(id(params))
+    if cached is None or cached[0] is not params:
+        if len(_SHAPES) > 4096:
+            _SHAPES.clear()
+        cached = (params, [p for p in params if p.positional], {p.name: p for p in params})
+        _SHAPES[id(params)] = cached
+    return cached[1], cached[2]
 
 
 def value_span(raw: Any, fallback: Span) -> Span:
