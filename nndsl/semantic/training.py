@@ -7,6 +7,8 @@ bound on the binder's state (inputs, optimizer, losses, ...).
 
 from __future__ import annotations
 
+import os
+
 from .. import ast, codes, ir
 from ..diagnostics import Span, did_you_mean
 from ..params import ArgError, Float, describe
@@ -227,11 +229,40 @@ def bind_data(b, call: ast.Call) -> None:
         b.error(codes.ARG_TYPE, f"expected a data set name or a quoted path, got {describe(source)}",
                 source.span, 'for example: data mnist, or data "digits.npz"')
         return
-    bound = b.bind("data", DATA_PARAMS[1:], call, call.args[1:])
+    params = DATA_PARAMS[1:]
+    if kind == "path" and b.registry.data_formats:
+        params = _data_format_params(b, value, source.span, call)
+        if params is None:
+            return
+    bound = b.bind("data", params, call, call.args[1:])
     if bound is None:
         return
     values, explicit = bound
     b.data = ir.DataRef(kind, value, tuple((k, values[k]) for k in explicit), call.span)
+
+
+def _data_format_params(b, path: str, span: Span, call: ast.Call):
+    """The options of the data format that reads ``path`` (E721 when none does, E720 for an
+    option another format takes); None when reported."""
+    fmt = b.registry.data_format(path)
+    if fmt is None:
+        known = sorted({s for f in b.registry.data_formats.values() for s in f.suffixes})
+        b.error(codes.UNKNOWN_DATA_FORMAT, f"no data format reads '{path}'", span,
+                f"data files are {', '.join(known)}; a folder of class subfolders ends in /: data \"photos/\"")
+        return None
+    own = {p.name for p in fmt.params}
+    ok = True
+    for kw in call.keywords:
+        if kw.name in own:
+            continue
+        others = sorted({f.name for f in b.registry.data_formats.values()
+                         if any(p.name == kw.name for p in f.params)})
+        if others:
+            what = "a folder" if fmt.folder else f"'{os.path.splitext(path)[1].lower()}' files"
+            b.error(codes.DATA_OPTION, f"{kw.name}= applies to {' and '.join(others)} data, not to {what}",
+                    kw.name_span, f"{fmt.name} data takes: {', '.join(sorted(own)) or 'no options'}")
+            ok = False
+    return fmt.params if ok else None
 
 
 def bind_callback(b, call: ast.Call) -> None:
