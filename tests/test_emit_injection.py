@@ -77,17 +77,19 @@ def _corpus() -> list[str]:
 
 CORPUS = _corpus()
 
-SAFE_IMPORTS = {"numpy", "keras", "os", "importlib.util"}
+SAFE_IMPORTS = {"numpy", "keras", "os", "importlib.util", "tensorflow", "pyarrow.parquet"}
 # The only uses of os and importlib a script may make: path arithmetic for its data files,
-# reading NNDSL_OFFLINE, and finding the installed nndsl's bundled digits.
+# reading NNDSL_OFFLINE, finding the installed nndsl's bundled digits, and listing a data folder.
 SAFE_SYSTEM_CALLS = {"os.path.join", "os.path.dirname", "os.path.abspath", "os.path.expanduser", "os.environ.get",
-                     "importlib.util.find_spec"}
+                     "importlib.util.find_spec", "os.listdir", "os.walk", "os.path.isdir", "os.path.relpath",
+                     "os.path.getsize"}
 # Names a generated script may read without defining them itself.
 SAFE_BUILTINS = {"len", "int", "float", "str", "bool", "tuple", "print", "range", "min", "max", "round", "all",
-                 "any", "zip", "next", "iter", "repr", "FileNotFoundError", "Exception", "SystemExit"}
-SAFE_GLOBALS = {"keras", "layers", "np", "os", "importlib", "__name__", "__file__"} | SAFE_BUILTINS
+                 "any", "zip", "next", "iter", "repr", "FileNotFoundError", "Exception", "SystemExit",
+                 "sorted", "enumerate", "list", "sum", "isinstance", "format", "ValueError", "UnicodeDecodeError"}
+SAFE_GLOBALS = {"keras", "layers", "np", "tf", "pq", "os", "importlib", "__name__", "__file__"} | SAFE_BUILTINS
 # Roots of attribute calls: the libraries; objects the script itself made are added per script.
-SAFE_CALL_ROOTS = {"keras", "layers", "np"}
+SAFE_CALL_ROOTS = {"keras", "layers", "np", "tf", "pq"}
 FORBIDDEN = {"exec", "eval", "__import__", "open", "os", "subprocess", "getattr", "setattr", "compile",
              "globals", "locals", "vars", "system", "importlib", "builtins", "sys", "input", "breakpoint"}
 

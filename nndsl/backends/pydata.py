@@ -65,7 +65,9 @@ def prepare_labels(y, shape, kind):
 def data_path(path):
     """A data file's path: relative ones are relative to this script's folder."""
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), os.path.expanduser(path))
+'''
 
+_ARRAYS = '''
 
 def take(arrays, rows):
     return {name: a[rows] for name, a in arrays.items()}
@@ -215,11 +217,26 @@ def data_lines(model: ir.Model, registry, *, data_dir: str = "", callbacks: list
     t = model.training
     if t.data is None or not t.losses:
         return set(), [], [], []
-    body = _load_arrays(model, t.data, data_dir)
-    if body is None:
-        return set(), [], [], ["# This data source is loaded by `nndsl run` (it has no plain-NumPy loader here)."]
     fit = {p.name: p.default for p in FIT_PARAMS}
     fit.update(t.fit_options)
+    streams = False
+    fmt = registry.data_format(t.data.value) if t.data.kind == "path" else None
+    if fmt is not None and fmt.name in ("folder", "csv", "parquet"):
+        from .pysources import folder_lines, table_lines
+
+        lines_for = folder_lines if fmt.name == "folder" else table_lines
+        made = lines_for(model, t.data, _relocated(t.data.value, data_dir))
+        if made is None:
+            return set(), [], [], ["# This data source is loaded by `nndsl run` (it has no plain-NumPy loader here)."]
+        extra_imports, extra_constants, body, streams = made
+        extra_constants += [f"BATCH_SIZE = {_lit(int(fit['batch_size']))}", f"SHUFFLE = {_lit(bool(fit['shuffle']))}"]
+        body = _HELPERS.strip("\n").split("\n") + body
+    else:
+        extra_imports, extra_constants = set(), []
+        body = _load_arrays(model, t.data, data_dir)
+        if body is None:
+            return set(), [], [], ["# This data source is loaded by `nndsl run` (it has no plain-NumPy loader here)."]
+        body = body + (_HELPERS + _ARRAYS).rstrip("\n").split("\n")
     losses = dict(t.losses)
     inputs = {i.name: (tuple(i.shape), i.dtype) for i in model.inputs}
     outputs = {}
@@ -230,15 +247,18 @@ def data_lines(model: ir.Model, registry, *, data_dir: str = "", callbacks: list
                  f"TEST_SPLIT = {_lit(float(fit['test_split']))}",
                  f"VALIDATION_SPLIT = {_lit(float(fit['validation_split']))}",
                  "INPUTS = " + _lit(inputs),
-                 "OUTPUTS = " + _lit(outputs)]
-    functions = body + _HELPERS.rstrip("\n").split("\n")
-    fit_args = "".join(f", {key}={_lit(fit[key])}" for key in ("epochs", "batch_size", "shuffle"))
-    imports = {"import os"} | ({"import importlib.util"} if t.data.kind == "dataset" else set())
+                 "OUTPUTS = " + _lit(outputs)] + extra_constants
+    functions = body
+    fit_args = ", shuffle=False" * streams + "".join(f", {key}={_lit(fit[key])}" for key in (("epochs",) if streams else
+                                                               ("epochs", "batch_size", "shuffle")))
+    imports = {"import os"} | ({"import importlib.util"} if t.data.kind == "dataset" else set()) | extra_imports
     weights = fit.get("class_weight")
     if weights is not None:
         width = model.tensor_shape(model.outputs[0])[-1]
         classes = width if width and width > 1 else 2
-        if weights == "balanced":
+        if weights == "balanced" and streams:
+            pass  # a folder's labels are not listed up front here: train without class weights
+        elif weights == "balanced":
             from .keras.lower import HELPERS
 
             imports.add(f"{HELPERS}:balanced_class_weight")  # the script carries the helper's source
@@ -249,7 +269,9 @@ def data_lines(model: ir.Model, registry, *, data_dir: str = "", callbacks: list
     if callbacks:
         main += ["callbacks = ["] + [f"{INDENT}{c}," for c in callbacks] + ["]"]
         fit_args += ", callbacks=callbacks"
-    main += [f"model.fit(*train, validation_data=validation{fit_args})",
-             "metrics = model.evaluate(*test, verbose=0, return_dict=True)",
-             'print("test:", *("%s %.6f" % item for item in metrics.items()))']
+    star = "" if streams else "*"
+    main += [f"model.fit({star}train, validation_data=validation{fit_args})",
+             "if test is not None:",
+             f"{INDENT}metrics = model.evaluate({star}test, verbose=0, return_dict=True)",
+             f'{INDENT}print("test:", *("%s %.6f" % item for item in metrics.items()))']
     return imports, constants, functions, main

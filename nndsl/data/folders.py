@@ -58,6 +58,14 @@ def image_problem(path: str) -> str | None:
             tail = fh.read(32)
     except OSError as exc:
         return f"cannot be read ({exc.strerror or exc})"
+    return image_bytes_problem(head, tail, size)
+
+
+def image_bytes_problem(head, tail, size):
+    """Why a file of ``size`` bytes starting with ``head`` (16 bytes) and ending with ``tail`` (32) is no image.
+
+    The emitted script carries this function's source, so it is plain Python without f-strings.
+    """
     if size == 0:
         return "is empty"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -68,8 +76,9 @@ def image_problem(path: str) -> str | None:
         return None if b";" in tail[-4:] else "is a truncated GIF (no trailer byte at its end)"
     if head.startswith(b"BM") and len(head) >= 6:
         declared = int.from_bytes(head[2:6], "little")
-        return None if declared <= size else f"is a truncated BMP ({size:,} of {declared:,} bytes)"
-    return f"is not a PNG, JPEG, GIF or BMP image (it starts with {head[:8]!r})"
+        return None if declared <= size else "is a truncated BMP (%s of %s bytes)" % (format(size, ","),
+                                                                                      format(declared, ","))
+    return "is not a PNG, JPEG, GIF or BMP image (it starts with %r)" % (head[:8],)
 
 
 def text_problem(path: str) -> str | None:
@@ -79,11 +88,16 @@ def text_problem(path: str) -> str | None:
             data = fh.read()
     except OSError as exc:
         return f"cannot be read ({exc.strerror or exc})"
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start:,})"
-    return None
+    return text_bytes_problem(data)
+
+
+def text_bytes_problem(data):
+    """Why ``data`` is not UTF-8 text; None when it is (plain Python: the emitted script carries it)."""
+    text = data.decode("utf-8", errors="replace")
+    if "\ufffd" not in text or "\ufffd" in data.decode("utf-8", errors="ignore"):
+        return None  # valid, or a real U+FFFD character only
+    at = len(text[:text.index("\ufffd")].encode("utf-8"))
+    return "is not UTF-8 text (byte 0x%02x at offset %s)" % (data[at], format(at, ","))
 
 
 def list_folder(path: str, shown: str, suffixes: tuple[str, ...], problem) -> Listing:
