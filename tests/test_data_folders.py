@@ -195,3 +195,16 @@ def test_a_trainer_that_takes_no_streams_is_refused_before_training(registry, tm
     trainer.framework = "PyTorch"
     with pytest.raises(UsageError, match=r"read from disk while training \(tf.data\), which the PyTorch trainer"):
         _check_streams(prepared(registry, tmp_path), trainer)
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+@pytest.mark.parametrize("example, bar", [("digit_folders.nn", 0.9), ("penguins.nn", 0.9)])
+def test_the_data_examples_train_to_their_bar(example, bar, tmp_path, capsys):
+    """spec/examples' image-folder and table examples, as shipped, with their own fit settings."""
+    from nndsl.cli import main
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "spec", "examples", example)
+    assert main(["run", path, "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    metrics = json.load(open(tmp_path / "run" / "metrics.json"))
+    assert metrics["test"]["accuracy"] >= bar, metrics["test"]

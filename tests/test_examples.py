@@ -31,7 +31,7 @@ def test_each_example_has_its_data_or_says_what_it_needs(path, registry):
             comments = " ".join(line for line in fh if line.lstrip().startswith("#")).lower()
         assert "data" in comments, f"{path}: no data statement and no comment saying what data it expects"
     elif data.kind == "path":
-        assert os.path.isfile(os.path.join(os.path.dirname(path), data.value)), data.value
+        assert os.path.exists(os.path.join(os.path.dirname(path), data.value)), data.value
     else:
         assert data.value in registry.datasets
 

@@ -89,6 +89,35 @@ def text_lstm(rng: np.random.Generator) -> None:
     save("text_lstm.npz", x=word_ids(rng, n, 40, 20000, marker=label == 1), y=label.astype(np.int64))
 
 
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """A grey-scale 8-bit PNG holding ``pixels`` (plain zlib: no imaging library needed)."""
+    import struct
+    import zlib
+
+    h, w = pixels.shape
+    raw = b"".join(b"\x00" + pixels[i].tobytes() for i in range(h))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def digit_folders(rng: np.random.Generator) -> None:
+    """digits/<zero..three>/NN.png: 40 real MNIST digits per class, a class-per-subfolder image folder."""
+    del rng  # the first 40 of each class, in the bundled order
+    with np.load(BUNDLED_MNIST, allow_pickle=False) as data:
+        x, y = data["x"], data["y"]
+    for label, name in enumerate(("zero", "one", "two", "three")):
+        folder = os.path.join(HERE, "digits", name)
+        os.makedirs(folder, exist_ok=True)
+        for i, k in enumerate(np.flatnonzero(y == label)[:40]):
+            with open(os.path.join(folder, f"{i:02d}.png"), "wb") as fh:
+                fh.write(png_bytes(x[k]))
+    print(f"{os.path.join(HERE, 'digits')}: 4 class folders of 40 PNG digits")
+
+
 if __name__ == "__main__":
-    for make in (mnist_functional, multi_io, residual, text_lstm):
+    for make in (mnist_functional, multi_io, residual, text_lstm, digit_folders):
         make(np.random.default_rng(15))
