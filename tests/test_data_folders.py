@@ -208,3 +208,35 @@ def test_the_data_examples_train_to_their_bar(example, bar, tmp_path, capsys):
     assert main(["run", path, "--out", str(tmp_path / "run"), "--quiet"]) == 0
     metrics = json.load(open(tmp_path / "run" / "metrics.json"))
     assert metrics["test"]["accuracy"] >= bar, metrics["test"]
+
+
+def _has_string_inputs() -> bool:
+    from nndsl.statements import INPUT_DTYPES
+
+    return "string" in INPUT_DTYPES
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(not _has_string_inputs(), reason="string inputs are not in the language yet")
+@pytest.mark.parametrize("shape, batch_shape", [("", (4,)), (" 1", (4, 1))])
+def test_a_folder_of_text_files_feeds_a_string_input(registry, tmp_path, shape, batch_shape):
+    words = {"neg": ["dull and slow", "a waste of time", "boring plot", "bad acting"],
+             "pos": ["a joy to watch", "great fun", "loved every minute", "brilliant cast"]}
+    for label, texts in words.items():
+        (tmp_path / "reviews" / label).mkdir(parents=True)
+        for i, text in enumerate(texts):
+            (tmp_path / "reviews" / label / f"{i}.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "reviews" / "pos" / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    spec = (f'input review{shape} dtype=string\ndense 2 softmax\nloss sparse_categorical_crossentropy\n'
+            f'data "reviews/" bad_files=skip')
+    try:
+        model = check(spec, registry=registry)
+    except SpecError:  # a string input that dense cannot take: check the data side with any model
+        model = check(spec.replace("dense 2 softmax", "output y = review"), registry=registry)
+    p = prepare_data(model.training.data, model, registry, base_dir=str(tmp_path), test_split=0.0)
+    assert p.warnings[0] == ("skipped 1 text file that cannot be read (bad_files=skip): pos/latin1.txt is not "
+                             "UTF-8 text (byte 0xe9 at offset 3)")
+    x, y = next(iter(p.x_train.dataset(4)))
+    assert x.dtype.name == "string" and tuple(x.shape) == batch_shape
+    texts = {t.decode() for t in x.numpy().reshape(-1)}
+    assert texts <= set(words["neg"]) | set(words["pos"])

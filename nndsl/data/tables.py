@@ -510,7 +510,31 @@ def prepare_table(path: str, options: Mapping[str, Any], model: ir.Model, regist
     xt, yt = part(TRAIN)
     xv, yv = part(VALIDATION)
     xs, ys = part(TEST)
+    if any(f.strings for f in inputs):
+        # Keras' array adapter refuses NumPy string arrays: words reach fit through tf.data
+        def held(x, y):
+            return None if x is None else Split(len(y if not isinstance(y, dict) else next(iter(y.values()))),
+                                                _memory_maker(x, y))
+
+        return Prepared(held(xt, yt), None, held(xv, yv), None, held(xs, ys), None, tuple(notes), source,
+                        warnings=tuple(warnings))
     return Prepared(xt, yt, xv, yv, xs, ys, tuple(notes), source, warnings=tuple(warnings))
+
+
+def _memory_maker(x, y):
+    """A Split's ``make`` over arrays held in memory (tables with words): sliced, shuffled whole, batched."""
+
+    def make(batch_size: int, shuffle: bool, seed, with_labels: bool):
+        from ..kerasenv import require_tensorflow
+
+        tf = require_tensorflow("feeding words to a model")
+        ds = tf.data.Dataset.from_tensor_slices((x, y) if with_labels else x)
+        if shuffle:
+            ds = ds.shuffle(len(y if not isinstance(y, dict) else next(iter(y.values()))), seed=seed,
+                            reshuffle_each_iteration=True)
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    return make
 
 
 def _is_string_column(c: int, inputs: Sequence[Feed]) -> bool:
