@@ -58,8 +58,16 @@ def penguins(tmp_path):
     return tmp_path / "penguins.csv"
 
 
-@pytest.mark.parametrize("missing", ["drop", "fill"])
-def test_table_script_feeds_columns_by_name_like_run(registry, tmp_path, penguins, missing):
+@pytest.mark.parametrize("missing, kind", [("drop", "csv"), ("fill", "csv"), ("drop", "parquet")])
+def test_table_script_feeds_columns_by_name_like_run(registry, tmp_path, penguins, missing, kind):
+    if kind == "parquet":
+        pytest.importorskip("pyarrow")
+        import pyarrow.csv as pcsv
+        import pyarrow.parquet as pq
+
+        table = pcsv.read_csv(str(penguins), convert_options=pcsv.ConvertOptions(null_values=["NA"]))
+        penguins = tmp_path / "penguins.parquet"
+        pq.write_table(table, str(penguins))
     spec = (f"input bill_length_mm 1\ninput body_mass_g 1\ninput year 1\n"
             f"h = concat(bill_length_mm, body_mass_g, year) -> dense 8 relu\noutput species = h -> dense 3 softmax\n"
             f"loss categorical_crossentropy\nfit validation_split=0.2 seed=4\n"

@@ -206,11 +206,13 @@ def _load_arrays(model: ir.Model, data: ir.DataRef, data_dir: str = "") -> list[
     return None
 
 
-def data_lines(model: ir.Model, registry, *, data_dir: str = "", callbacks: list[str] | None = None
-               ) -> tuple[set[str], list[str], list[str], list[str]]:
+def data_lines(model: ir.Model, registry, *, data_dir: str = "", callbacks: list[str] | None = None,
+               tf_data: bool = False) -> tuple[set[str], list[str], list[str], list[str]]:
     """(extra imports, module constants, data functions, main-block lines after the build).
 
     ``callbacks`` are the Python sources of the spec's callbacks (the same objects ``run`` makes).
+    ``tf_data``: the script may read data folders through ``tf.data`` (the Keras scripts); other
+    emitters get arrays only, and a folder is left to ``nndsl run`` with a comment.
     """
     from ..statements import FIT_PARAMS
 
@@ -225,7 +227,8 @@ def data_lines(model: ir.Model, registry, *, data_dir: str = "", callbacks: list
         from .pysources import folder_lines, table_lines
 
         lines_for = folder_lines if fmt.name == "folder" else table_lines
-        made = lines_for(model, t.data, _relocated(t.data.value, data_dir))
+        made = None if fmt.name == "folder" and not tf_data else lines_for(model, t.data,
+                                                                         _relocated(t.data.value, data_dir))
         if made is None:
             return set(), [], [], ["# This data source is loaded by `nndsl run` (it has no plain-NumPy loader here)."]
         extra_imports, extra_constants, body, streams = made

@@ -105,21 +105,7 @@ _TABLE = '''
 
 def read_table():
     """(column names, rows of fields) of the table."""
-    path = data_path(DATA_FILE)
-    if path.lower().endswith((".parquet", ".pq")):
-        import pyarrow.parquet as pq  # pip install pyarrow
-
-        columns = pq.read_table(path).to_pydict()
-        return list(columns), [list(r) for r in zip(*([text(v) for v in c] for c in columns.values()))]
-    table = np.loadtxt(path, delimiter=",", dtype=str, quotechar='"', comments=None, encoding="utf-8-sig", ndmin=2)
-    return [name.strip() for name in table[0]], [list(r) for r in table[1:]]
-
-
-def text(value):
-    """A Parquet value as the text a CSV file would hold."""
-    if value is None:
-        return None
-    return "NaN" if value != value else value if isinstance(value, str) else str(value)
+READ_TABLE_BODY
 
 
 def missing(value):
@@ -195,6 +181,23 @@ def arrays(table, index):
 '''
 
 
+_READ_CSV = '''    table = np.loadtxt(data_path(DATA_FILE), delimiter=",", dtype=str, quotechar='"', comments=None,
+                       encoding="utf-8-sig", ndmin=2)
+    return [name.strip() for name in table[0]], [list(r) for r in table[1:]]'''
+
+_READ_PARQUET = '''    import pyarrow.parquet as pq  # pip install pyarrow
+
+    columns = pq.read_table(data_path(DATA_FILE)).to_pydict()
+    return list(columns), [list(r) for r in zip(*([text(v) for v in c] for c in columns.values()))]
+
+
+def text(value):
+    """A Parquet value as the text a CSV file would hold."""
+    if value is None:
+        return None
+    return "NaN" if value != value else value if isinstance(value, str) else str(value)'''
+
+
 def _source(fn) -> list[str]:
     return inspect.getsource(fn).rstrip("\n").split("\n")
 
@@ -241,5 +244,7 @@ def table_lines(model: ir.Model, data: ir.DataRef, path: str) -> tuple[set[str],
                  f"LABEL = {literal(options.get('label'))}",
                  f"MISSING_VALUES = {literal(options.get('missing') or 'stop')}",
                  f"MISSING = {literal(tuple(sorted(tables.MISSING)))}"]
-    functions = _SPLIT.split("\n") + _TABLE.rstrip("\n").split("\n")
+    parquet = path.lower().endswith((".parquet", ".pq"))
+    table = _TABLE.replace("READ_TABLE_BODY", _READ_PARQUET if parquet else _READ_CSV)
+    functions = _SPLIT.split("\n") + table.rstrip("\n").split("\n")
     return {"import os"}, constants, functions, False

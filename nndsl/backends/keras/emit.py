@@ -151,7 +151,7 @@ def emit_python(model: ir.Model, registry, sequential: bool, source_name: str | 
     body = build_function(model, registry, sequential, imports)
     callbacks = callback_sources(model, registry, imports)
     data_imports, constants, data_fn, fit_lines = data_lines(model, registry, data_dir=data_dir,
-                                                             callbacks=callbacks)
+                                                             callbacks=callbacks, tf_data=True)
     if seed is None:
         seed = model.training.fit_options.get("seed")
     origin = f" from {string_literal(source_name)[1:-1]}" if source_name else ""
