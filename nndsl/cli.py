@@ -302,6 +302,24 @@ def cmd_run(args) -> int:
     return ExitCode.OK
 
 
+def cmd_data(args) -> int:
+    """What `run` would train on, without training: the data's source, preparation, split and warnings."""
+    import os
+
+    from .check import check_source, read_source
+    from .run.runner import Reporter, data_reference, fit_setting, load_data
+
+    registry = _registry()
+    model = check_source(read_source(args.file), registry).model
+    spec_dir = os.path.dirname(os.path.abspath(args.file)) if args.file != "-" else os.getcwd()
+    data, _ = data_reference(model, args.data, registry, spec_dir)
+    seed = fit_setting(model, "seed")
+    settings = {"data": data, "data_seed": seed if seed is not None else 0,
+                "validation_split": fit_setting(model, "validation_split"), "test_split": fit_setting(model, "test_split")}
+    load_data(settings, model, registry, Reporter())
+    return ExitCode.OK
+
+
 def cmd_evaluate(args) -> int:
     from .run.use import evaluate
 
@@ -474,6 +492,12 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--silent", action="store_true", help="print nothing (errors still go to stderr)")
     out.add_argument("--json", action="store_true", help="one JSON object per line: start, each epoch, end")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("data", help="what run would train on, without training: source, classes, columns, "
+                                    "missing values, preparation, splits")
+    p.add_argument("file", metavar="FILE", help="a spec file ('-' for standard input)")
+    p.add_argument("--data", metavar="DATA", help="this data instead of the spec's data statement")
+    p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("evaluate", help="evaluate a trained run (or model.keras) on its test set or --data")
     p.add_argument("target", metavar="DIR|MODEL.keras")

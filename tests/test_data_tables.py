@@ -171,3 +171,23 @@ def test_run_trains_on_the_penguins_table_streamed(tmp_path, penguins, monkeypat
     assert metrics["samples"]["test"] == 34 and metrics["test"]["accuracy"] >= 0.85, metrics
     assert main(["evaluate", "r", "--json"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["samples"] == 34
+
+
+def test_nndsl_data_prints_the_plan_run_would_use_without_tensorflow(tmp_path, penguins):
+    import subprocess
+
+    (tmp_path / "spec.nn").write_text(PENGUINS_SPEC.format(options=" missing=drop"))
+    code = ("import sys; from nndsl.cli import main; code = main(['data', sys.argv[1]]); "
+            "print('tensorflow imported:', 'tensorflow' in sys.modules); sys.exit(code)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "spec.nn")], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("data: penguins.csv (344 rows, 8 columns; CSV)\n")
+    assert "  - classes from column 'species', in sorted order: 0 Adelie, 1 Chinstrap, 2 Gentoo\n" in out.stdout
+    assert "  - train 308 / test 34 samples\n" in out.stdout  # 342 rows kept, 10% held out
+    assert out.stdout.rstrip().endswith("tensorflow imported: False")
+    (tmp_path / "spec.nn").write_text(PENGUINS_SPEC.format(options=""))
+    bad = subprocess.run([sys.executable, "-c", code, str(tmp_path / "spec.nn")], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert bad.returncode == 3 and "'penguins.csv' has missing values" in bad.stderr
