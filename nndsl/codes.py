@@ -83,6 +83,10 @@ SUSPICIOUS = "W005"
 UPPER_CASE_VALUE = "W006"
 UNKNOWN_MONITOR = "W007"
 
+# E71x: preprocessing layers and input dtypes
+STRINGS_TO_NUMBERS = "E710"
+NUMBERS_TO_STRINGS = "E711"
+
 DESCRIPTIONS: dict[str, str] = {
     TOO_LARGE: "the spec is larger than the maximum size",
     BINARY_INPUT: "the input is a binary file",
@@ -142,4 +146,6 @@ DESCRIPTIONS: dict[str, str] = {
     SUSPICIOUS: "a setting that is legal but probably a mistake",
     UPPER_CASE_VALUE: "an option value in upper case (padding=SAME), accepted as lower case",
     UNKNOWN_MONITOR: "a callback watches a quantity the spec does not log",
+    STRINGS_TO_NUMBERS: "a string input fed to a layer that takes numbers",
+    NUMBERS_TO_STRINGS: "numbers fed to a layer that takes strings",
 }

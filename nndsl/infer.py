@@ -15,6 +15,8 @@ from .semantic.bound import BoundLayer, BoundModel
 
 def format_shape(shape) -> str:
     """A shape the way Keras prints it, batch dimension included: (None, 28, 28, 1)."""
+    if not shape:
+        return "(None,)"  # one value per sample (a string input): a Python 1-tuple, as Keras prints it
     return "(None" + "".join(", " + ("None" if d is None else str(d)) for d in shape) + ")"
 
 
@@ -39,6 +41,24 @@ def _run_rules(layer: BoundLayer, attrs: dict, in_shapes: list) -> tuple[tuple, 
     return tuple(shape), count, macs
 
 
+def _dtype_problem(layer: BoundLayer, strings: set[str]) -> tuple[str, str] | None:
+    """E710/E711 when a string input meets a layer that takes numbers, or the other way round."""
+    fed = [s for s in layer.inputs if s in strings]
+    if layer.layer.takes == "strings":
+        if len(fed) < len(layer.inputs):
+            other = next(s for s in layer.inputs if s not in strings)
+            return (codes.NUMBERS_TO_STRINGS, f"{layer.layer.name} takes strings, but '{other}' holds numbers")
+    elif fed:
+        return (codes.STRINGS_TO_NUMBERS, f"{layer.layer.name} takes numbers, but input '{fed[0]}' holds strings")
+    return None
+
+
+def problem_hint(layer: BoundLayer, strings: set[str]) -> str:
+    if layer.layer.takes == "strings":
+        return "declare the input with dtype=string (input text dtype=string), or use integerlookup for integer ids"
+    return "turn strings into numbers first: textvectorization for text, stringlookup for categories"
+
+
 def infer(bound: BoundModel, registry: Registry | None = None) -> tuple[tuple[ir.Node, ...], list[Diagnostic]]:
     """Shapes and counts for every layer; a rule a plugin wrote that fails is a diagnostic naming it.
 
@@ -46,6 +66,7 @@ def infer(bound: BoundModel, registry: Registry | None = None) -> tuple[tuple[ir
     in nndsl and propagates.
     """
     shapes: dict[str, tuple] = {i.name: i.shape for i in bound.inputs}
+    strings = {i.name for i in bound.inputs if i.dtype == "string"}  # layers never output strings
     nodes: list[ir.Node] = []
     diagnostics: list[Diagnostic] = []
     for layer in bound.layers:
@@ -53,6 +74,10 @@ def infer(bound: BoundModel, registry: Registry | None = None) -> tuple[tuple[ir
             continue
         in_shapes = [shapes[s] for s in layer.inputs]
         attrs = dict(layer.attrs)
+        problem = _dtype_problem(layer, strings)
+        if problem is not None:
+            diagnostics.append(Diagnostic(*problem, layer.span, problem_hint(layer, strings), origin=layer.origin))
+            continue
         try:
             shape, count, macs = _run_rules(layer, attrs, in_shapes)
         except ShapeError as e:

@@ -31,6 +31,7 @@ BUILTIN_PLUGINS = (
     "nndsl.builtins.layers_conv",
     "nndsl.builtins.layers_recurrent",
     "nndsl.builtins.layers_merge",
+    "nndsl.builtins.layers_preprocessing",
     "nndsl.builtins.training",
     "nndsl.builtins.datasets",
     "nndsl.builtins.data_formats",

@@ -58,6 +58,9 @@ class LayerDef:
         aliases: other accepted names.
         expand_params: optional ``(registry, positional_args) -> params`` for layers whose
             signature depends on their first argument (``bidirectional lstm 64``).
+        takes: what its inputs hold: ``"numbers"`` (every layer but a few), or ``"strings"``
+            (``textvectorization``, ``stringlookup``): ``check`` refuses a ``dtype=string``
+            input fed to a layer that takes numbers, and numbers fed to one that takes strings.
     """
 
     name: str
@@ -72,6 +75,7 @@ class LayerDef:
     doc: str = ""
     category: str = "core"
     expand_params: Callable[["Registry", Sequence[Any]], tuple[Param, ...]] | None = None
+    takes: str = "numbers"
 
 
 @dataclass(frozen=True)
@@ -319,6 +323,8 @@ def _check_layer_def(layer: LayerDef, owner: str) -> None:
         problem = f"params {layer.params!r:.80} (expected a tuple of nndsl.params.Param)"
     elif not all(callable(f) for f in (layer.output_shape, layer.count_params, layer.count_macs)):
         problem = "a shape, parameter-count or MAC-count rule that is not callable"
+    elif layer.takes not in ("numbers", "strings"):
+        problem = f"takes={layer.takes!r:.80} (expected 'numbers' or 'strings')"
     elif layer.expand_params is not None and not callable(layer.expand_params):
         problem = "an expand_params that is not callable"
     elif not (isinstance(layer.auto_name, str) and layer.auto_name.isidentifier() and layer.auto_name.isascii()

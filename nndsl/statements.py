@@ -16,7 +16,7 @@ STATEMENT_KEYWORDS = ("input", "optimizer", "loss", "loss_weights", "metrics", "
 # Reserved for the language: `output` is a keyword, `block`/`repeat` are kept for later.
 RESERVED_WORDS = ("output", "block", "repeat", "true", "false", "none")
 
-INPUT_DTYPES = ("float32", "float16", "bfloat16", "float64", "int32", "int64", "uint8", "bool")
+INPUT_DTYPES = ("float32", "float16", "bfloat16", "float64", "int32", "int64", "uint8", "bool", "string")
 
 INPUT_PARAMS = (
     Param("shape", Dim(), positional=True, variadic=True, doc="the dimensions, without the batch"),

@@ -25,6 +25,10 @@ SPECS = sorted(glob.glob(os.path.join(ROOT, "spec", "examples", "*.nn"))
 def _random_inputs(model_ir, rng):
     def one(inp):
         shape = tuple(4 if d is None else d for d in inp.shape)
+        if inp.dtype == "string":  # Keras' NumPy adapter takes no strings: a tf.string tensor
+            import tensorflow as tf
+
+            return tf.constant(rng.choice(np.array(["red", "green", "a b c", ""], dtype=object), size=(2, *shape)))
         if inp.dtype.startswith("int") or inp.dtype == "uint8":
             return rng.integers(0, 2, size=(2, *shape)).astype(inp.dtype)
         return rng.standard_normal((2, *shape)).astype("float32")
@@ -49,15 +53,23 @@ def test_emitted_script_builds_the_same_model(path, registry):
     namespace: dict = {"__name__": "emitted"}
     exec(source, namespace)  # noqa: S102 - our own generated code, the thing under test
     emitted = namespace["build_model"]()
+    unseeded = {n.name for n in model_ir.nodes if n.attr.get("seed", 0) is None}
     built = nndsl.build(model_ir, registry=registry)
 
     assert [type(layer).__name__ for layer in emitted.layers] == [type(layer).__name__ for layer in built.layers]
     for a, b in zip(emitted.layers, built.layers):
-        assert a.get_config() == b.get_config(), a.name
+        config_a, config_b = a.get_config(), b.get_config()
+        if type(a).__name__ == "RandomCrop" and a.name in unseeded:
+            config_a.pop("seed"), config_b.pop("seed")  # Keras draws one when the spec gives none
+        assert config_a == config_b, a.name
         assert [tuple(o.shape) for o in _as_list(a.output)] == [tuple(o.shape) for o in _as_list(b.output)]
     assert emitted.count_params() == built.count_params() == model_ir.params.total
     assert type(emitted.optimizer).__name__ == type(built.optimizer).__name__
 
+    from nndsl.builtins.layers_preprocessing import needs_adapt
+
+    if any(needs_adapt(n.op, n.attr) and n.op != "normalization" for n in model_ir.nodes):
+        return  # an unadapted lookup table cannot run (Keras: "Table not initialized"); test_adapt covers it
     emitted.set_weights(built.get_weights())
     rng = np.random.default_rng(0)
     x = _random_inputs(model_ir, rng)

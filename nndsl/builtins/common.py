@@ -26,6 +26,8 @@ DATA_FORMAT = Param("data_format", Optional(Choice(("channels_last", "channels_f
 
 
 def fmt(shape) -> str:
+    if not shape:
+        return "(None,)"
     return "(None" + "".join(", " + ("None" if d is None else str(d)) for d in shape) + ")"
 
 

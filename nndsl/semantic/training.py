@@ -7,6 +7,8 @@ bound on the binder's state (inputs, optimizer, losses, ...).
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 
 from .. import ast, codes, ir
@@ -25,11 +27,18 @@ def bind_input(b, call: ast.Call) -> None:
     if args and isinstance(args[0], ast.Ident) and args[0].name not in ("true", "false", "none"):
         name, name_span = args[0].name, args[0].span
         args = args[1:]
-    if not args:
+    # `input text dtype=string`: one string per sample, Keras' Input(shape=(), dtype="string")
+    scalar_string = any(kw.name == "dtype" and isinstance(kw.value, (ast.Ident, ast.String))
+                        and getattr(kw.value, "name", getattr(kw.value, "value", None)) == "string"
+                        for kw in call.keywords)
+    if not args and not scalar_string:
         b.error(codes.MISSING_ARG, "input needs its shape", call.span,
                 "write the dimensions without the batch: input 784, or input image 28 28 1")
         return
-    bound = b.bind("input", INPUT_PARAMS, call, args)
+    params = INPUT_PARAMS
+    if not args:  # a scalar string: the shape is ()
+        params = tuple(dataclasses.replace(p, default=()) if p.name == "shape" else p for p in params)
+    bound = b.bind("input", params, call, args)
     if bound is None:
         return
     values, _ = bound

@@ -36,6 +36,12 @@ def _layers() -> list[Lowering]:
         ("average", "Average", 0), ("maximum", "Maximum", 0), ("minimum", "Minimum", 0),
         ("concat", "Concatenate", 0), ("dot", "Dot", 1),
         ("relu", "ReLU", 1), ("normalization", "Normalization", 0),
+        # preprocessing and augmentation
+        ("textvectorization", "TextVectorization", 1), ("stringlookup", "StringLookup", 0),
+        ("integerlookup", "IntegerLookup", 0), ("discretization", "Discretization", 0),
+        ("randomflip", "RandomFlip", 1), ("randomrotation", "RandomRotation", 1),
+        ("randomzoom", "RandomZoom", 2), ("randomcontrast", "RandomContrast", 1),
+        ("randomcrop", "RandomCrop", 2), ("resizing", "Resizing", 2), ("centercrop", "CenterCrop", 2),
     )]
     # nndsl's own Keras layer for what Keras lacks (serializable: saved models load back)
     out.append(keras_layer("positionembedding", "PositionEmbedding", 1, module="nndsl.backends.keras_layers"))

@@ -327,6 +327,29 @@ def _attention(node, shapes):
         bias_initializer=_init(a, "bias_initializer"))))
 
 
+def _refused(reason: str):
+    """A layer this backend documents it cannot lower, and why (the message ``check --backend torch`` shows)."""
+    def lower(node, shapes):
+        raise Unsupported(f"layer '{node.op}' has no lowering in backend 'torch': {reason}")
+    return lower
+
+
+# Keras' preprocessing layers hold lookup tables, vocabularies and string tensors, which have no
+# torch.nn counterpart, and its augmentation layers are image ops PyTorch keeps in torchvision
+# (not a dependency). Each says so instead of a bare "no lowering".
+_STRINGS = ("PyTorch has no string tensors; turn text and categories into integer ids in the data, or train "
+            "with a Keras backend")
+_ADAPTED = ("its adapted lookup table is a Keras layer state with no torch.nn counterpart; train with a Keras "
+            "backend")
+_IMAGE_OPS = "image augmentation and resizing are torchvision's, not torch.nn's; train with a Keras backend"
+PREPROCESSING_REFUSED: dict[str, str] = {
+    "textvectorization": _STRINGS, "stringlookup": _STRINGS,
+    "integerlookup": _ADAPTED, "discretization": _ADAPTED,
+    **{name: _IMAGE_OPS for name in ("randomflip", "randomrotation", "randomzoom", "randomcontrast", "randomcrop",
+                                     "resizing", "centercrop")},
+}
+
+
 LAYERS: dict[str, Callable[[Any, Sequence[Shape]], Lowered]] = {
     "dense": _dense,
     "activation": _activation_layer,
@@ -364,6 +387,7 @@ LAYERS: dict[str, Callable[[Any, Sequence[Shape]], Lowered]] = {
     "gru": _rnn("gru"),
     "bidirectional": _bidirectional,
     "multiheadattention": _attention,
+    **{name: _refused(reason) for name, reason in PREPROCESSING_REFUSED.items()},
 }
 
 # activations: the spec's name -> runtime.ACTIVATIONS key (Keras' sparsemax has no PyTorch kernel)

@@ -131,3 +131,19 @@ def test_another_plugin_can_lower_its_layer_for_torch(registry):
     table.add(Lowering("layer", "scale", lambda node, shapes: Lowered(Call("torch.nn.Identity"))), "extras", False)
     module = nndsl.build("input 4\nscale\ndense 2\n", backend="torch", registry=registry)
     assert isinstance(module.scale, torch.nn.Identity)
+
+
+def test_every_builtin_layer_lowers_or_says_why_not(registry):
+    """Each built-in layer has a torch lowering, or a documented reason (nndsl_torch.lowering)."""
+    from nndsl_torch.lowering import LAYERS, PREPROCESSING_REFUSED
+
+    missing = [name for name in registry.canonical("layers")
+               if registry.owner("layers", name).startswith("nndsl.builtins.") and name not in LAYERS]
+    assert missing == []
+    spec = ("input i 8 8 3\noutput a = i -> randomflip\noutput b = i -> resizing 4 4\ninput s 1 dtype=string\n"
+            "output t = s -> stringlookup\n")
+    problems = registry.backends["torch"].unsupported(nndsl.check(spec, registry=registry), registry)
+    assert [(span.line, message) for span, message in problems] == [
+        (2, f"layer 'randomflip' has no lowering in backend 'torch': {PREPROCESSING_REFUSED['randomflip']}"),
+        (3, f"layer 'resizing' has no lowering in backend 'torch': {PREPROCESSING_REFUSED['resizing']}"),
+        (5, f"layer 'stringlookup' has no lowering in backend 'torch': {PREPROCESSING_REFUSED['stringlookup']}")]
