@@ -44,3 +44,22 @@ class PositionEmbedding(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "max_length": self.max_length,
                 "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer)}
+
+
+@keras.saving.register_keras_serializable(package="nndsl")
+class RandomCrop(keras.layers.RandomCrop):
+    """``keras.layers.RandomCrop`` as its documentation describes it: a random window while
+    training; otherwise the largest centred window with the target's aspect ratio, resized
+    to ``(height, width)`` (what ``resizing H W crop_to_aspect_ratio=true`` does).
+
+    Keras 3.15's own layer returns images uncropped outside training (keras-team/keras#21868),
+    so the layer after it, built for the cropped size, fails in ``evaluate`` and ``predict``.
+    Training is Keras' own code.
+    """
+
+    def transform_images(self, images, transformation, training=True):
+        if training:
+            return super().transform_images(images, transformation, training=True)
+        resized = self.backend.image.resize(images, size=(self.height, self.width), interpolation="bilinear",
+                                            data_format=self.data_format, crop_to_aspect_ratio=True)
+        return self.backend.cast(resized, self.compute_dtype)

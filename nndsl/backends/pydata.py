@@ -269,6 +269,17 @@ def data_lines(model: ir.Model, registry, *, data_dir: str = "", callbacks: list
         else:
             fit_args += ", class_weight={" + ", ".join(f"{i}: {_lit(float(w))}" for i, w in enumerate(weights)) + "}"
     main = ["train, validation, test = load_data()"]
+    from ..builtins.layers_preprocessing import adapt_plan
+
+    adapt = adapt_plan(model)
+    if adapt:  # as `nndsl run`: adapted on the training rows only, before fit
+        from .keras.lower import HELPERS
+
+        imports.add(f"{HELPERS}:adapt_preprocessing")
+        constants.append("ADAPT = " + _lit({name: tuple(sources) for name, sources in adapt.items()})
+                         + "  # layers adapted before fit, with the inputs each depends on")
+        main += ["for line in adapt_preprocessing(model, train[0], ADAPT):  # training rows only",
+                 f'{INDENT}print("adapted", line)']
     if callbacks:
         main += ["callbacks = ["] + [f"{INDENT}{c}," for c in callbacks] + ["]"]
         fit_args += ", callbacks=callbacks"

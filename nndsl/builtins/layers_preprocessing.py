@@ -42,6 +42,23 @@ def needs_adapt(op: str, attrs) -> bool:
     return False
 
 
+def adapt_plan(model) -> dict[str, tuple[str, ...]]:
+    """The layers of an IR model that ``nndsl run`` adapts, in model order, each with the names
+    of the model inputs it depends on (what :func:`nndsl.backends.keras_helpers.adapt_preprocessing`
+    takes)."""
+    input_names = {i.name for i in model.inputs}
+    sources: dict[str, tuple[str, ...]] = {name: (name,) for name in input_names}
+    plan = {}
+    for node in model.nodes:
+        found: list[str] = []
+        for tensor in node.inputs:
+            found += [s for s in sources.get(tensor, ()) if s not in found]
+        sources[node.name] = tuple(i.name for i in model.inputs if i.name in found)
+        if needs_adapt(node.op, node.attr):
+            plan[node.name] = sources[node.name]
+    return plan
+
+
 # parameter kinds --------------------------------------------------------------------------
 
 @dataclass(frozen=True)

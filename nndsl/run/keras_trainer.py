@@ -140,6 +140,21 @@ class KerasTrainer(Trainer):
         self.keras_model = self._guarded(
             lambda: self.backend.build(model, self.registry, compile=True, **options))
 
+    def adapt(self, layers, x_train, settings):
+        from ..backends.keras_helpers import adapt_preprocessing
+
+        if hasattr(x_train, "features"):  # a streamed split (nndsl.data): its input batches only
+            x_train = x_train.features(settings["batch_size"])
+        elif not isinstance(x_train, dict):
+            x_train = {self.model.inputs[0].name: x_train}
+        try:
+            with self._scope():
+                return adapt_preprocessing(self.keras_model, x_train, dict(layers))
+        except NndslError:
+            raise
+        except Exception as e:  # noqa: BLE001 - Keras' message names the layer and the data
+            raise RunError(f"adapting the preprocessing layers failed: {type(e).__name__}: {e}") from e
+
     def restore(self, model, settings, checkpoint):
         self.model = model
         self.keras_model = self._guarded(lambda: load_keras_model(checkpoint, model, self.registry))

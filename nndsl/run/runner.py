@@ -323,6 +323,7 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, trainer, reporter: 
         trainer.restore(model, settings, run_dir.file(state["checkpoint"]))
     else:
         trainer.build(model, settings)
+        _adapt(model, trainer, prepared, settings, reporter)
 
     epochs = settings["epochs"]
 
@@ -385,6 +386,25 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, trainer, reporter: 
     if interrupted:
         raise KeyboardInterrupt
     return RunResult(run_dir.path, metrics, interrupted)
+
+
+def _adapt(model: ir.Model, trainer, prepared, settings: Mapping[str, Any], reporter: Reporter) -> None:
+    """Adapt the model's preprocessing layers on the training rows only, and say so.
+
+    Never on a resumed run: its checkpoint holds the state adapted when it started.
+    """
+    from ..builtins.layers_preprocessing import adapt_plan
+
+    layers = adapt_plan(model)
+    if not layers:
+        return
+    n = _rows(prepared.x_train)
+    lines = trainer.adapt(layers, prepared.x_train, settings)
+    reporter.info(f"preprocessing: adapted {len(layers)} layer{'s' * (len(layers) != 1)} on the training split "
+                  f"only ({n:,} samples; validation and test rows unused)")
+    for line in lines:
+        reporter.info(f"  - {line}")
+    reporter.event("adapted", samples=n, layers=list(lines))
 
 
 def _from_framework(error: BaseException) -> bool:

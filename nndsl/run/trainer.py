@@ -10,7 +10,7 @@ optimizer state, for checkpoints). A backend hands one out from
 :class:`nndsl.run.keras_trainer.KerasTrainer`, the ``torch`` plugin's is ``TorchTrainer``.
 
 One Trainer serves one run (or one ``evaluate``/``predict``): ``place`` and ``seed`` first,
-then ``plan`` and ``build`` (or ``restore`` from a checkpoint, or ``load`` a finished model),
+then ``plan`` and ``build`` and ``adapt`` (or ``restore`` from a checkpoint, or ``load`` a finished model),
 then ``fit``, ``evaluate``, ``predict`` and ``save`` in any order. Arrays are NumPy: ``x`` is
 one array or a dict of arrays keyed by input name, ``y`` one array or a dict keyed by output
 name, exactly as :func:`nndsl.prepare.prepare` makes them.
@@ -19,6 +19,8 @@ name, exactly as :func:`nndsl.prepare.prepare` makes them.
 from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
+
+from ..errors import RunError
 
 # on_epoch_end(epoch, logs): epoch counts from 0; logs maps "loss", metric names and their
 # "val_" forms (validation) to floats, in the order they should appear in history.csv.
@@ -78,6 +80,18 @@ class Trainer:
     def build(self, model, settings: Mapping[str, Any]) -> None:
         """Build a fresh, trainable model (and its optimizer, loss and metrics) from the IR."""
         raise NotImplementedError
+
+    def adapt(self, layers: Mapping[str, Sequence[str]], x_train, settings: Mapping[str, Any]) -> list[str]:
+        """Adapt the built model's preprocessing layers on the training inputs, before ``fit``.
+
+        ``layers`` maps each layer to adapt (``normalization``, lookups, ...) to the input names
+        it depends on, in model order; ``x_train`` is ``prepared.x_train`` (never validation or
+        test rows). Called after :meth:`build` only: a restored or loaded model keeps its state.
+        Returns one line per layer saying what it learned. A backend that cannot adapt raises
+        ``RunError`` (the default), so no layer trains with unadapted state.
+        """
+        raise RunError(f"{self.framework or 'this backend'} cannot adapt preprocessing layers "
+                       f"({', '.join(layers)}); train with a Keras backend")
 
     def restore(self, model, settings: Mapping[str, Any], checkpoint: str) -> None:
         """Build the model and load weights and optimizer state from a checkpoint file (``--resume``)."""

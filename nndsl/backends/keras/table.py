@@ -41,10 +41,12 @@ def _layers() -> list[Lowering]:
         ("integerlookup", "IntegerLookup", 0), ("discretization", "Discretization", 0),
         ("randomflip", "RandomFlip", 1), ("randomrotation", "RandomRotation", 1),
         ("randomzoom", "RandomZoom", 2), ("randomcontrast", "RandomContrast", 1),
-        ("randomcrop", "RandomCrop", 2), ("resizing", "Resizing", 2), ("centercrop", "CenterCrop", 2),
+        ("resizing", "Resizing", 2), ("centercrop", "CenterCrop", 2),
     )]
     # nndsl's own Keras layer for what Keras lacks (serializable: saved models load back)
     out.append(keras_layer("positionembedding", "PositionEmbedding", 1, module="nndsl.backends.keras_layers"))
+    # Keras' RandomCrop with its documented inference behaviour (the centre window): keras#21868
+    out.append(keras_layer("randomcrop", "RandomCrop", 2, module="nndsl.backends.keras_layers"))
     out.append(keras_layer("bidirectional", "Bidirectional", 1, lower=_bidirectional))
     out.append(keras_layer("multiheadattention", "MultiHeadAttention", 2, inputs="args"))
     for r in (1, 2, 3):

@@ -119,6 +119,41 @@ class TorchTrainer(Trainer):
         self.metrics = _metrics(model, self.registry)
         self.callbacks = [_Callback.make(cb) for cb in model.training.callbacks]
 
+    def adapt(self, layers, x_train, settings):
+        """Keras' ``Normalization.adapt`` for a ``normalization`` fed straight by an input: the
+        mean and (population) variance over every axis but the kept ones, from the training rows
+        (``count`` stays 0, as Keras 3 leaves it)."""
+        import numpy as np
+        import torch
+
+        from nndsl.errors import RunError
+
+        from .model import attribute_names
+
+        names = attribute_names([n.name for n in self.model.nodes])
+        nodes = {n.name: n for n in self.model.nodes}
+        inputs = [i.name for i in self.model.inputs]
+        lines = []
+        for name, sources in layers.items():
+            node = nodes[name]
+            if node.op != "normalization" or list(node.inputs) != list(sources) or sources[0] not in inputs:
+                raise RunError(f"backend 'torch' adapts only a normalization applied straight to an input; "
+                               f"'{name}' ({node.op}) needs a Keras backend")
+            if not isinstance(x_train, (dict, np.ndarray)):
+                raise RunError("backend 'torch' adapts normalization on in-memory arrays only")
+            data = np.asarray(x_train[sources[0]] if isinstance(x_train, dict) else x_train, dtype=np.float64)
+            axes = node.attr["axis"]
+            axes = () if axes is None else (axes,) if isinstance(axes, int) else tuple(axes)
+            kept = {a % data.ndim for a in axes}
+            reduce = tuple(i for i in range(data.ndim) if i not in kept)
+            layer = getattr(self.module, names[name])
+            mean, variance = data.mean(axis=reduce), data.var(axis=reduce)
+            with torch.no_grad():
+                layer.mean.copy_(torch.as_tensor(mean.reshape(layer.mean.shape), dtype=layer.mean.dtype))
+                layer.variance.copy_(torch.as_tensor(variance.reshape(layer.variance.shape), dtype=layer.variance.dtype))
+            lines.append(f"{name} (Normalization): mean and variance of {mean.size} value(s)")
+        return lines
+
     def restore(self, model, settings, checkpoint):
         import torch
 

@@ -147,3 +147,33 @@ def test_every_builtin_layer_lowers_or_says_why_not(registry):
         (2, f"layer 'randomflip' has no lowering in backend 'torch': {PREPROCESSING_REFUSED['randomflip']}"),
         (3, f"layer 'resizing' has no lowering in backend 'torch': {PREPROCESSING_REFUSED['resizing']}"),
         (5, f"layer 'stringlookup' has no lowering in backend 'torch': {PREPROCESSING_REFUSED['stringlookup']}")]
+
+
+@pytest.mark.parametrize("axis", ["", " axis=none", " axis=(1, 2)"])
+def test_torch_adapts_normalization_as_keras_does(registry, axis):
+    """`run --backend torch` adapts a normalization on an input like Keras' adapt (Keras is the oracle)."""
+    spec = f"input 4 3\nnormalization{axis}\nflatten\ndense 2\nadam\nloss mse"
+    model = nndsl.check(spec, registry=registry)
+    x = np.random.default_rng(0).normal(5.0, 3.0, size=(50, 4, 3)).astype(np.float32)
+    trainer = registry.backends["torch"].trainer(registry)
+    trainer.build(model, {})
+    kept = (model.nodes[0].params.non_trainable - 1) // 2  # Keras' 2 x C + 1 non-trainable values
+    assert trainer.adapt({"normalization": ("input_layer",)}, x, {}) == [
+        f"normalization (Normalization): mean and variance of {kept} value(s)"]
+    reference = nndsl.build(model, registry=registry)
+    reference.get_layer("normalization").adapt(x)
+    layer = getattr(trainer.module, "normalization")
+    want = reference.get_layer("normalization")
+    np.testing.assert_allclose(layer.mean.numpy().reshape(-1), np.asarray(want.mean).reshape(-1), rtol=1e-5)
+    np.testing.assert_allclose(layer.variance.numpy().reshape(-1), np.asarray(want.variance).reshape(-1), rtol=1e-4)
+    assert int(layer.count) == int(np.asarray(want.count))
+
+
+def test_torch_refuses_to_adapt_what_only_keras_can(registry):
+    from nndsl.errors import RunError
+
+    model = nndsl.check("input 4\ndense 3\nnormalization\ndense 1\nadam\nloss mse", registry=registry)
+    trainer = registry.backends["torch"].trainer(registry)
+    trainer.build(model, {})
+    with pytest.raises(RunError, match="normalization applied straight to an input"):
+        trainer.adapt({"normalization": ("input_layer",)}, np.zeros((4, 4), np.float32), {})
