@@ -83,9 +83,10 @@ SUSPICIOUS = "W005"
 UPPER_CASE_VALUE = "W006"
 UNKNOWN_MONITOR = "W007"
 
-# E71x: preprocessing layers and input dtypes
+# E71x, W010: preprocessing layers and input dtypes
 STRINGS_TO_NUMBERS = "E710"
 NUMBERS_TO_STRINGS = "E711"
+UNSCALED_INPUT = "W010"
 
 DESCRIPTIONS: dict[str, str] = {
     TOO_LARGE: "the spec is larger than the maximum size",
@@ -148,4 +149,5 @@ DESCRIPTIONS: dict[str, str] = {
     UNKNOWN_MONITOR: "a callback watches a quantity the spec does not log",
     STRINGS_TO_NUMBERS: "a string input fed to a layer that takes numbers",
     NUMBERS_TO_STRINGS: "numbers fed to a layer that takes strings",
+    UNSCALED_INPUT: "nndsl run: an input far from unit scale that no layer rescales",
 }

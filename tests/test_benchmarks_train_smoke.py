@@ -53,3 +53,10 @@ def test_memory_benchmark_compares_nndsl_run_with_hand_written_keras():
     assert "hand-written Keras" in text and "nndsl run" in text
     assert "ratio nndsl/hand-written:" in text
     assert "float32 x_train (450, 784)" in text
+
+
+def test_normalization_csv_benchmark_runs():
+    text = bench("normalization_csv.py", "--rows", "300", "--epochs", "1", "--seeds", "0",
+                 "--variants", "raw", "normalization")
+    assert "300 rows x 98 pixel columns (0..255), 1 epochs" in text
+    assert text.count("| raw |") == 1 and text.count("| normalization |") == 1

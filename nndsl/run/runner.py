@@ -322,6 +322,10 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, trainer, reporter: 
     if state:
         trainer.restore(model, settings, run_dir.file(state["checkpoint"]))
     else:
+        from .hints import scale_hints
+
+        for hint in scale_hints(model, prepared.x_train):
+            reporter.info(hint)
         trainer.build(model, settings)
         _adapt(model, trainer, prepared, settings, reporter)
 
