@@ -81,7 +81,10 @@ def random_inputs(model, seed: int = 0, batch: int = 3, unknown: int = 5) -> dic
     for inp in model.inputs:
         shape = (batch,) + tuple(unknown if d is None else d for d in inp.shape)
         vocab = [n.attr["input_dim"] for n in model.nodes if n.op == "embedding" and inp.name in n.inputs]
-        if vocab or inp.dtype.startswith(("int", "uint")):
+        if inp.dtype == "string":  # words from a small vocabulary, so lookups see repeats
+            words = np.array(["red", "green", "blue", "the cat", "a dog ran", ""], dtype=object)
+            out[inp.name] = rng.choice(words, size=shape)
+        elif vocab or inp.dtype.startswith(("int", "uint")):
             high = min(vocab) if vocab else 10
             out[inp.name] = rng.integers(0, high, size=shape).astype("float32" if not inp.dtype.startswith(
                 ("int", "uint")) else inp.dtype)
@@ -113,6 +116,22 @@ def randomize_weights(keras_model, seed: int = 0) -> None:
         refresh = getattr(layer, "finalize_state", None)
         if refresh is not None:
             refresh()
+
+
+def _adapt_tables(built_models, model, inputs) -> None:
+    """Adapt lookup tables and bins (state that is no weight, so no weight copy carries it) on the
+    random inputs, in every Keras model given; normalization keeps its random statistics."""
+    from .builtins.layers_preprocessing import adapt_plan
+
+    ops = {n.name: n.op for n in model.nodes}
+    plan = {name: sources for name, sources in adapt_plan(model).items() if ops[name] != "normalization"}
+    if not plan:
+        return
+    from .backends.keras_helpers import adapt_preprocessing
+
+    for built in built_models:
+        if hasattr(built, "get_layer") and hasattr(built, "inputs"):  # a Keras model
+            adapt_preprocessing(built, dict(inputs), plan)
 
 
 def keras_outputs(keras_model, model, inputs) -> dict[str, Any]:
@@ -163,6 +182,7 @@ def check(backend_name: str, case: Case, registry=None, *, atol: float = 1e-4, s
         randomize_weights(reference, seed)
         copier(built, reference)
     inputs = random_inputs(model, seed)
+    _adapt_tables([reference, built], model, inputs)
     want_out = keras_outputs(reference, model, inputs)
     if not all(np.all(np.isfinite(v)) for v in want_out.values()):
         return Outcome(case, FAIL, "the Keras reference gives non-finite outputs on random weights and inputs")
