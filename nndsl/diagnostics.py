@@ -8,6 +8,7 @@ carets under the span, plus a hint on how to fix it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Iterable, Sequence
@@ -177,3 +178,15 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     if len(matches) == 1:
         return f"did you mean '{matches[0]}'?"
     return "did you mean " + ", ".join(f"'{m}'" for m in matches[:-1]) + f" or '{matches[-1]}'?"
+
+
+_SUGGESTION = re.compile(r"did you mean ((?:'[^']+'(?:, | or )?)+)\?")
+
+
+def suggestions_in(hint: str | None) -> tuple[str, ...]:
+    """The names a :func:`did_you_mean` hint suggests, in its order (editors offer each as a fix).
+
+    Kept beside :func:`did_you_mean` so the wording and what reads it change together.
+    """
+    m = _SUGGESTION.search(hint or "")
+    return tuple(re.findall(r"'([^']+)'", m.group(1))) if m else ()
