@@ -405,6 +405,18 @@ _positive = _int_at_least(1)
 _natural = _int_at_least(0)
 
 
+def cmd_lsp(args) -> int:
+    """Serve the Language Server Protocol over stdin/stdout (needs the optional pygls)."""
+    from .diagnostics import UsageError
+
+    try:
+        from .tools.lsp import serve
+    except ImportError as e:
+        raise UsageError(f"nndsl lsp needs the language-server extra ({e.name or e} is missing): "
+                         "pip install 'nndsl[lsp]'") from None
+    return ExitCode.OK if serve() == 0 else ExitCode.SPEC_ERROR  # LSP: exit without shutdown is 1
+
+
 # Parser -----------------------------------------------------------------------------------
 
 def _add_set(p) -> None:
@@ -550,6 +562,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plugins", help="list loaded plugins and what each provides")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_plugins)
+
+    p = sub.add_parser("lsp", help="a language server over stdio for editors (docs/EDITORS.md)")
+    p.set_defaults(func=cmd_lsp)
 
     return parser
 
