@@ -234,8 +234,15 @@ def data_lines(model: ir.Model, registry, *, data_dir: str = "", callbacks: list
         extra_imports, extra_constants, body, streams = made
         extra_constants += [f"BATCH_SIZE = {_lit(int(fit['batch_size']))}", f"SHUFFLE = {_lit(bool(fit['shuffle']))}"]
         body = _HELPERS.strip("\n").split("\n") + body
+        # words in a table: Keras' array adapter refuses NumPy string arrays, so fit takes tf.data
+        held = tf_data and not streams and any(i.dtype == "string" for i in model.inputs)
+        if held:
+            from .pysources import AS_DATASET
+
+            extra_imports = extra_imports | {"import tensorflow as tf"}
+            body = body + AS_DATASET.rstrip("\n").split("\n")
     else:
-        extra_imports, extra_constants = set(), []
+        extra_imports, extra_constants, held = set(), [], False
         body = _load_arrays(model, t.data, data_dir)
         if body is None:
             return set(), [], [], ["# This data source is loaded by `nndsl run` (it has no plain-NumPy loader here)."]
@@ -284,6 +291,14 @@ def data_lines(model: ir.Model, registry, *, data_dir: str = "", callbacks: list
         main += ["callbacks = ["] + [f"{INDENT}{c}," for c in callbacks] + ["]"]
         fit_args += ", callbacks=callbacks"
     star = "" if streams else "*"
+    if held:
+        fit_args = fit_args.replace(f", batch_size={_lit(fit['batch_size'])}", "").replace(
+            f", shuffle={_lit(fit['shuffle'])}", ", shuffle=False")
+        main += [f"model.fit(as_dataset(train, SHUFFLE), validation_data=as_dataset(validation){fit_args})",
+                 "if test is not None:",
+                 f"{INDENT}metrics = model.evaluate(as_dataset(test), verbose=0, return_dict=True)",
+                 f'{INDENT}print("test:", *("%s %.6f" % item for item in metrics.items()))']
+        return imports, constants, functions, main
     main += [f"model.fit({star}train, validation_data=validation{fit_args})",
              "if test is not None:",
              f"{INDENT}metrics = model.evaluate({star}test, verbose=0, return_dict=True)",

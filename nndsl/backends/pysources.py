@@ -198,6 +198,20 @@ def text(value):
     return "NaN" if value != value else value if isinstance(value, str) else str(value)'''
 
 
+AS_DATASET = '''
+
+def as_dataset(pair, shuffle=False):
+    """(x, y) arrays as a tf.data pipeline of batches (Keras takes words only this way), as `nndsl run` feeds them."""
+    if pair is None:
+        return None
+    ds = tf.data.Dataset.from_tensor_slices(pair)
+    if shuffle:
+        ds = ds.shuffle(len(pair[1] if not isinstance(pair[1], dict) else next(iter(pair[1].values()))), seed=SEED,
+                        reshuffle_each_iteration=True)
+    return ds.batch(BATCH_SIZE).prefetch(tf.data.AUTOTUNE)
+'''
+
+
 def _source(fn) -> list[str]:
     return inspect.getsource(fn).rstrip("\n").split("\n")
 
