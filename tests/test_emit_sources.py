@@ -80,3 +80,28 @@ def test_table_script_feeds_columns_by_name_like_run(registry, tmp_path, penguin
             np.testing.assert_allclose(got[0][name], want[0][name], rtol=1e-6)
             assert got[0][name].dtype == want[0][name].dtype
         np.testing.assert_array_equal(got[1], want[1])
+
+
+def _has_string_inputs() -> bool:
+    from nndsl.statements import INPUT_DTYPES
+
+    return "string" in INPUT_DTYPES
+
+
+@pytest.mark.skipif(not _has_string_inputs(), reason="string inputs are not in the language yet")
+def test_a_table_with_words_reaches_fit_through_tf_data_in_the_script_as_in_run(registry, tmp_path, penguins):
+    spec = ("input island 1 dtype=string\ninput body_mass_g 1\ni = island -> stringlookup -> embedding 8 2 -> flatten\n"
+            "output species = concat(i, body_mass_g) -> dense 3 softmax\nloss sparse_categorical_crossentropy\n"
+            f'fit seed=3 shuffle=false\ndata "{penguins}" label=species missing=fill')
+    source = nndsl.emit(spec, registry=registry)
+    assert "model.fit(as_dataset(train, SHUFFLE)" in source and "model.evaluate(as_dataset(test)" in source
+    namespace: dict = {"__name__": "emitted", "__file__": "/nowhere/script.py"}
+    exec(source, namespace)  # noqa: S102 - generated code under test
+    train, _, test = namespace["load_data"]()
+    p = _run_side(spec, registry, tmp_path)
+    for got, want in ((train, p.x_train), (test, p.x_test)):
+        (gx, gy), = list(namespace["as_dataset"](got).unbatch().batch(1000))
+        (wx, wy), = list(want.dataset(1000))
+        assert [w.decode() for w in gx["island"].numpy()[:, 0]] == [w.decode() for w in wx["island"].numpy()[:, 0]]
+        np.testing.assert_array_equal(gx["body_mass_g"].numpy(), wx["body_mass_g"].numpy())
+        np.testing.assert_array_equal(gy.numpy(), wy.numpy())
