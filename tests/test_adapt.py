@@ -173,3 +173,25 @@ def test_randomcrop_takes_the_centre_window_outside_training(registry, tmp_path)
     model.save(tmp_path / "m.keras")
     np.testing.assert_allclose(load_keras_model(str(tmp_path / "m.keras")).predict(x, verbose=0),
                                model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_a_text_model_adapts_on_a_folder_and_predicts_from_a_string_array(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NNDSL_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    texts = {"neg": ["dull and slow", "a waste of time", "boring plot"], "pos": ["great fun", "a joy", "loved it"]}
+    for label, lines in texts.items():
+        (tmp_path / "reviews" / label).mkdir(parents=True)
+        for i in range(8):
+            (tmp_path / "reviews" / label / f"{i}.txt").write_text(lines[i % 3], encoding="utf-8")
+    (tmp_path / "t.nn").write_text('input review dtype=string\ntextvectorization 30 output_sequence_length=4\n'
+                                   'embedding 30 4\nglobalavgpool1d\ndense 2 softmax\nadam 0.05\n'
+                                   'loss sparse_categorical_crossentropy\nfit epochs=2 test_split=0.25\n'
+                                   'data "reviews/"\n')
+    assert main(["run", "t.nn", "--out", "r"]) == 0
+    assert "text_vectorization (TextVectorization): a vocabulary of" in capsys.readouterr().out
+    np.save(tmp_path / "in.npy", np.array(["great fun", "boring plot", "never seen words"]))
+    assert main(["predict", "r", "in.npy", "--classes"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3
+    np.save(tmp_path / "bad.npy", np.zeros((2,)))
+    assert main(["predict", "r", "bad.npy"]) == 2
+    assert "takes strings" in capsys.readouterr().err

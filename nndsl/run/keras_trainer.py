@@ -295,7 +295,7 @@ class KerasTrainer(Trainer):
         return {k: float(v) for k, v in result.items()}
 
     def predict(self, x, batch_size):
-        return self.keras_model.predict(x, batch_size=batch_size, verbose=0)
+        return self.keras_model.predict(_strings_as_tensors(x), batch_size=batch_size, verbose=0)
 
     def input_specs(self):
         return [(tuple(t.shape[1:]), str(t.dtype)) for t in self.keras_model.inputs]
@@ -311,6 +311,20 @@ class KerasTrainer(Trainer):
 
     def save_checkpoint(self, path):
         self.keras_model.save(path)
+
+
+def _strings_as_tensors(x):
+    """NumPy string arrays as tf.string tensors: Keras' array adapter refuses str and object arrays."""
+    import numpy as np
+
+    def one(a):
+        if isinstance(a, np.ndarray) and a.dtype.kind in "USO":
+            import tensorflow as tf
+
+            return tf.constant(a.astype(object))
+        return a
+
+    return {k: one(v) for k, v in x.items()} if isinstance(x, dict) else one(x)
 
 
 def _report_early_stopping(callbacks, reporter, epochs: int) -> None:

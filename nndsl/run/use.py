@@ -126,7 +126,10 @@ def _conform_one(x, target: tuple, dtype: str, label: str) -> tuple[Any, list[st
     import numpy as np
 
     notes = []
-    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_) or np.iscomplexobj(x):
+    if dtype == "string":
+        if x.dtype.kind not in "US":
+            raise UsageError(f"{label} has dtype {x.dtype}; the model's input takes strings (text or categories)")
+    elif not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_) or np.iscomplexobj(x):
         raise UsageError(f"{label} has dtype {x.dtype}; expected numbers")
     sample = tuple(x.shape[1:])
     if sample != target:
