@@ -51,6 +51,11 @@ def _overrides(args) -> dict:
             out[name] = parse_value(text.strip() or "''")
         except SpecError as e:
             raise UsageError(f"--set {name}={text}: not a value ({e.diagnostics[0].message})") from None
+        from .spaces import has_space
+
+        if has_space(out[name]):
+            raise UsageError(f"--set {name}={text}: --set gives a value, not a search space; write the space "
+                             f"in the spec (param {name} = {text}) and search it with nndsl tune")
     return out
 
 
@@ -58,6 +63,15 @@ def _load(path: str, registry, data_files: bool = False, args=None):
     from .check import check_source, read_source
 
     return check_source(read_source(path), registry, _overrides(args) if args is not None else None,
+                        data_files=data_files)
+
+
+def _load_spaces(path: str, registry, data_files: bool = False, args=None):
+    """Like _load, for the commands that take search spaces: a CheckResult, or a SpaceCheck."""
+    from .check import read_source
+    from .spacecheck import check_spaces
+
+    return check_spaces(read_source(path), registry, _overrides(args) if args is not None else None,
                         data_files=data_files)
 
 
@@ -71,8 +85,17 @@ def _print_warnings(result) -> None:
 
 # Commands ---------------------------------------------------------------------------------
 
+def _space_json(check) -> dict:
+    return {"spaces": [{"name": s.name, "kind": s.kind, "text": s.text, "line": s.span.line,
+                        "column": s.span.column, "values": s.describe(), "default": s.default}
+                       for s in check.spaces],
+            "defaults": dict(check.values), "params": {"min": check.params[0], "max": check.params[1]},
+            "models_checked": check.checked, "models_valid": check.valid, "exhaustive": check.exhaustive}
+
+
 def cmd_check(args) -> int:
     from .diagnostics import SpecError, UsageError
+    from .spacecheck import SpaceCheck
     from . import ir
 
     registry = _registry()
@@ -80,7 +103,7 @@ def cmd_check(args) -> int:
     report = []
     for path in args.files:
         try:
-            result = _load(path, registry, data_files=True, args=args)
+            result = _load_spaces(path, registry, data_files=True, args=args)
         except UsageError as e:  # one unreadable file does not stop the others
             if status == ExitCode.OK:
                 status = ExitCode.USAGE
@@ -97,7 +120,8 @@ def cmd_check(args) -> int:
             else:
                 print(e.render(_color(sys.stderr)), file=sys.stderr)
             continue
-        model = result.model
+        spaces = result if isinstance(result, SpaceCheck) else None
+        model = spaces.result.model if spaces else result.model
         if args.ir and args.format != "json":
             print(json.dumps(ir.to_json(model), indent=2))
         if args.format == "json":
@@ -105,6 +129,8 @@ def cmd_check(args) -> int:
                      "params": model.params.total, "macs": model.macs,
                      "layer_macs": {n.name: n.macs for n in model.nodes},
                      "diagnostics": [d.to_json(result.source.filename) for d in result.warnings]}
+            if spaces:
+                entry["search"] = _space_json(spaces)
             if args.ir:
                 entry["ir"] = ir.to_json(model)
             report.append(entry)
@@ -113,7 +139,14 @@ def cmd_check(args) -> int:
             if not args.ir:
                 prefix = f"{result.source.filename}: " if len(args.files) > 1 else ""
                 n = len(model.nodes)
-                print(f"{prefix}ok: {n} layer{'s' * (n != 1)}, {model.params.total:,} params")
+                if spaces:
+                    low, high = spaces.params
+                    k = len(spaces.spaces)
+                    print(f"{prefix}ok: {n} layer{'s' * (n != 1)} with the defaults, {low:,} to {high:,} params; "
+                          f"{k} search space{'s' * (k != 1)}, {spaces.valid} of {spaces.checked} models checked valid"
+                          + ("" if spaces.exhaustive else " (each space's values one at a time)"))
+                else:
+                    print(f"{prefix}ok: {n} layer{'s' * (n != 1)}, {model.params.total:,} params")
     if args.format == "json":
         print(json.dumps(report if len(report) != 1 else report[0], indent=2))
     return status
@@ -122,13 +155,25 @@ def cmd_check(args) -> int:
 def cmd_summary(args) -> int:
     from .summary import render_summary
 
+    from .spacecheck import SpaceCheck
+
     registry = _registry()
-    result = _load(args.file, registry, args=args)
+    result = _load_spaces(args.file, registry, args=args)
     _print_warnings(result)
     from .backends.base import choose_backend
 
-    backend = choose_backend(result.model, registry, getattr(args, "backend", None))
-    print(render_summary(result.model, lambda node: backend.layer_type(node, registry), by_block=not args.expand))
+    spaces = result if isinstance(result, SpaceCheck) else None
+    model = spaces.result.model if spaces else result.model
+    backend = choose_backend(model, registry, getattr(args, "backend", None))
+    if spaces:
+        width = max(len(s.name) for s in spaces.spaces)
+        print("Search spaces (the table shows the defaults):")
+        for s in spaces.spaces:
+            print(f"  {s.name:<{width}}  {s.kind:<10}  {s.describe()}  (default {spaces.values[s.name]}, "
+                  f"line {s.span.line})")
+        low, high = spaces.params
+        print(f"Params over {spaces.valid} valid checked models: {low:,} to {high:,}\n")
+    print(render_summary(model, lambda node: backend.layer_type(node, registry), by_block=not args.expand))
     return ExitCode.OK
 
 

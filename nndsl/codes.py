@@ -62,6 +62,13 @@ INTERNAL = "E620"
 CANNOT_READ = "E621"
 BAD_OVERRIDE = "E622"
 
+# E606-E619: search spaces (nndsl tune)
+SPACE_NOT_ALLOWED = "E606"
+BAD_SPACE = "E607"
+SPACE_BOUNDS = "E608"
+SPACE_VALUE_INVALID = "E609"
+SPACE_IN_INCLUDE = "E610"
+
 # E5xx: the training section
 UNKNOWN_OUTPUT = "E500"
 MISSING_LOSS = "E501"
@@ -82,6 +89,7 @@ SHADOWED = "W004"
 SUSPICIOUS = "W005"
 UPPER_CASE_VALUE = "W006"
 UNKNOWN_MONITOR = "W007"
+SPACE_VALUE_SOMETIMES_INVALID = "W014"
 
 # E71x, W010: preprocessing layers and input dtypes
 STRINGS_TO_NUMBERS = "E710"
@@ -132,6 +140,11 @@ DESCRIPTIONS: dict[str, str] = {
     INTERNAL: "an internal error in nndsl or a plugin (a bug, not a problem in the spec)",
     CANNOT_READ: "the spec file cannot be read",
     BAD_OVERRIDE: "a parameter override that is not a value",
+    SPACE_NOT_ALLOWED: "a search space in a spec that builds one model (run, emit, build)",
+    BAD_SPACE: "a search space written wrongly (arguments, options, nesting)",
+    SPACE_BOUNDS: "a search space whose bounds, step or options cannot work",
+    SPACE_VALUE_INVALID: "a value of a search space that makes every checked model invalid",
+    SPACE_IN_INCLUDE: "a search space in an included file",
     UNKNOWN_OUTPUT: "a per-output loss or metric names an output that does not exist",
     MISSING_LOSS: "per-output losses leave an output without a loss",
     DUPLICATE_STATEMENT: "a training statement given twice",
@@ -150,4 +163,5 @@ DESCRIPTIONS: dict[str, str] = {
     STRINGS_TO_NUMBERS: "a string input fed to a layer that takes numbers",
     NUMBERS_TO_STRINGS: "numbers fed to a layer that takes strings",
     UNSCALED_INPUT: "nndsl run: an input far from unit scale that no layer rescales",
+    SPACE_VALUE_SOMETIMES_INVALID: "a value of a search space that makes some checked models invalid",
 }

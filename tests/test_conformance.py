@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from nndsl import cli
-from nndsl.check import check_source, read_source
+from nndsl.check import read_source
 from nndsl.diagnostics import SpecError
+from nndsl.spacecheck import check_spaces
 
 ROOT = Path(__file__).resolve().parent.parent / "spec" / "conformance"
 UPDATE = os.environ.get("NNDSL_UPDATE_GOLDEN") == "1"
@@ -37,7 +38,7 @@ def _compare(expected_path: Path, actual: str) -> None:
 def diagnostic_lines(path: Path, registry) -> str:
     """``LINE:COL CODE`` for every diagnostic the checker reports on ``path``."""
     try:
-        diags = check_source(read_source(str(path)), registry).warnings
+        diags = check_spaces(read_source(str(path)), registry).warnings
     except SpecError as e:
         diags = e.diagnostics
     return "".join(f"{d.span.line}:{d.span.column} {d.code}\n" if d.span else f"-:- {d.code}\n" for d in diags)

@@ -218,6 +218,7 @@ def _run(state: _State, params, registry, data_files: bool) -> None:
     from ..infer import infer
     from ..lint import lint, live_names
     from ..parser import parse_recovering
+    from ..spaces import find_spaces, not_one_model
     from .bind import resolve
 
     source = state.source
@@ -239,6 +240,10 @@ def _run(state: _State, params, registry, data_files: bool) -> None:
         from ..plugins import default_registry
         registry = default_registry()
     overrides = _overrides(params, state)
+    spaces, space_problems = find_spaces(module, source, overrides)
+    if spaces or space_problems:  # one model per set of values: nndsl.spacecheck checks those
+        state.diags += space_problems + not_one_model(spaces)
+        return
     bound, diags, expansion, names = resolve(module, registry, source.filename, overrides, state.includes.load)
     state.bound, state.expansion, state.names = bound, expansion, names
     state.diags += diags

@@ -115,6 +115,13 @@ class Includes:
         self.sources[shown] = src
         module, problems = parse_recovering(src)
         origin = ast.Origin(shown)
+        if module is not None:
+            from ..spaces import find_spaces
+
+            spaces, _ = find_spaces(module, src)
+            problems = problems + [Diagnostic(codes.SPACE_IN_INCLUDE, f"search space {s.text} in an included file",
+                                              s.span, "search spaces go in the main spec: pass the value in as a "
+                                              "block argument there") for s in spaces]
         problems = [_replace(d, origin=origin) for d in problems]
         if module is None or problems:
             return None, shown, problems or [Diagnostic(codes.BAD_INCLUDE, f"cannot parse {shown}", None)]
