@@ -1,6 +1,8 @@
 """The conformance suite: every case under spec/conformance/ run as a golden-file test.
 
 ``valid/NAME.nn`` must check, and ``nndsl summary`` must print exactly ``valid/NAME.expected``.
+``spaces/NAME.nn`` (specs with search spaces, which build many models, so the model kits
+leave them out) must check, and ``nndsl summary`` must print ``spaces/NAME.expected``.
 ``invalid/NAME.nn`` must produce exactly the diagnostics in ``invalid/NAME.expected``, one
 ``LINE:COL CODE`` per line (errors and warnings, in reported order; ``-:- CODE`` for one
 without a location). Set ``NNDSL_UPDATE_GOLDEN=1`` to rewrite expectations from the current
@@ -51,6 +53,16 @@ def test_suite_is_big_enough():
 
 @pytest.mark.parametrize("case", _cases("valid"), ids=lambda p: p.stem)
 def test_valid(case: Path, capsys):
+    code = cli.main(["summary", str(case)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    _compare(case.with_suffix(".expected"), out)
+
+
+@pytest.mark.parametrize("case", _cases("spaces"), ids=lambda p: p.stem)
+def test_spaces(case: Path, capsys):
+    assert cli.main(["check", str(case)]) == 0
+    capsys.readouterr()
     code = cli.main(["summary", str(case)])
     out, err = capsys.readouterr()
     assert code == 0, err
