@@ -36,27 +36,9 @@ def _registry():
 
 def _overrides(args) -> dict:
     """`--set NAME=VALUE` flags as {name: expression}; a malformed one is a usage error."""
-    from .diagnostics import SpecError, UsageError
-    from .parser import parse_value
+    from .overrides import parse_set
 
-    out: dict = {}
-    for item in getattr(args, "set", None) or ():
-        name, sep, text = item.partition("=")
-        name = name.strip()
-        if not sep or not name.isidentifier() or not name.isascii():
-            raise UsageError(f"--set {item!r}: write --set NAME=VALUE, e.g. --set classes=10")
-        if name in out:
-            raise UsageError(f"--set {name} given twice")
-        try:
-            out[name] = parse_value(text.strip() or "''")
-        except SpecError as e:
-            raise UsageError(f"--set {name}={text}: not a value ({e.diagnostics[0].message})") from None
-        from .spaces import has_space
-
-        if has_space(out[name]):
-            raise UsageError(f"--set {name}={text}: --set gives a value, not a search space; write the space "
-                             f"in the spec (param {name} = {text}) and search it with nndsl tune")
-    return out
+    return parse_set(getattr(args, "set", None) or ())
 
 
 def _load(path: str, registry, data_files: bool = False, args=None):
@@ -365,6 +347,31 @@ def cmd_data(args) -> int:
     return ExitCode.OK
 
 
+def cmd_tune(args) -> int:
+    from .diagnostics import UsageError
+    from .run.tune import TuneOptions, resume_tune, tune
+
+    registry = _registry()
+    options = TuneOptions(trials=args.trials, timeout=args.timeout, jobs=args.jobs, out=args.out,
+                          sampler=args.sampler, objective=args.objective, direction=args.direction, seed=args.seed,
+                          storage=args.storage, prune=not args.no_prune, epochs=args.epochs,
+                          batch_size=args.batch_size, data=args.data, backend=args.backend, json=args.json,
+                          quiet=args.quiet, worker=args.worker)
+    if args.resume:
+        if args.file:
+            raise UsageError("give either a spec FILE or --resume DIR, not both")
+        if args.set:
+            raise UsageError("--set cannot change a resumed tune (it keeps the values it was started with)")
+        resume_tune(args.resume, options, registry)
+        return ExitCode.OK
+    if args.worker:
+        raise UsageError("--worker goes with --resume DIR (nndsl tune --jobs starts such workers itself)")
+    if not args.file:
+        raise UsageError("nndsl tune needs a spec FILE (or --resume DIR)")
+    tune(args.file, options, registry, overrides=_overrides(args), set_texts=tuple(args.set or ()))
+    return ExitCode.OK
+
+
 def cmd_evaluate(args) -> int:
     from .run.use import evaluate
 
@@ -447,6 +454,16 @@ def _int_at_least(minimum: int):
 
 
 _positive = _int_at_least(1)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return value
 _natural = _int_at_least(0)
 
 
@@ -555,6 +572,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE", help="a spec file ('-' for standard input)")
     p.add_argument("--data", metavar="DATA", help="this data instead of the spec's data statement")
     p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("tune", help="search a spec's search spaces (choice, int, uniform, loguniform) with "
+                                     "Optuna: one run per trial, trials.csv, best.nn")
+    p.add_argument("file", metavar="FILE", nargs="?", help="the spec with search spaces")
+    p.add_argument("--resume", metavar="DIR", help="continue a killed or finished tune (its study, spec and settings)")
+    _add_set(p)
+    p.add_argument("--trials", type=_positive, metavar="N", help="trials in all (default 20; grid: the whole grid; "
+                   "with --resume: a new total)")
+    p.add_argument("--timeout", type=_positive_float, metavar="S", help="stop starting trials after S seconds")
+    p.add_argument("--jobs", type=_positive, default=1, metavar="J", help="processes working on the study at once")
+    p.add_argument("--out", metavar="DIR", help="tune directory (default tunes/<model>-<timestamp>)")
+    p.add_argument("--sampler", choices=("tpe", "random", "grid"), help="how values are drawn (default tpe)")
+    p.add_argument("--objective", metavar="NAME", help="the logged quantity to optimize (default: the spec's "
+                   "first metric on validation data, else val_loss)")
+    p.add_argument("--direction", choices=("minimize", "maximize"),
+                   help="default: maximize for accuracy-like metrics, minimize otherwise")
+    p.add_argument("--seed", type=_natural, metavar="N", help="seed the sampler and every trial's training")
+    p.add_argument("--storage", metavar="URL", help="the study's database URL (default sqlite:///DIR/study.db); "
+                   "processes given the same URL share the study")
+    p.add_argument("--no-prune", action="store_true", help="train every trial to the end (default: Optuna's "
+                   "median pruner stops trials behind the others)")
+    p.add_argument("--epochs", type=_positive, metavar="N", help="override fit epochs for every trial")
+    p.add_argument("--batch-size", type=_positive, metavar="N", help="override fit batch_size for every trial")
+    p.add_argument("--data", metavar="DATA", help="a data set name or a file (overrides the spec)")
+    p.add_argument("--backend", metavar="NAME", help="keras-sequential, keras-functional, or a plugin's")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--quiet", action="store_true", help="no progress lines or summary")
+    out.add_argument("--json", action="store_true", help="one JSON object per trial, then a summary object")
+    p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("evaluate", help="evaluate a trained run (or model.keras) on its test set or --data")
     p.add_argument("target", metavar="DIR|MODEL.keras")

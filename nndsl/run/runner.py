@@ -83,6 +83,15 @@ class RunResult:
     run_dir: str
     metrics: dict
     interrupted: bool = False
+    stopped: str | None = None  # why an on_epoch hook ended training early (StopTraining), if it did
+
+
+class StopTraining(Exception):
+    """Raised by a run's ``on_epoch`` hook to end training after this epoch (a pruned tune trial).
+
+    The run then finishes like one that ran out of epochs (model, history and metrics saved,
+    ``metrics["stopped"]`` says why), without evaluating on the test rows.
+    """
 
 
 class Reporter:
@@ -174,8 +183,13 @@ def _self_contained(checked, source, overrides, registry) -> str:
 
 
 def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None = None,
-        on_checked: Callable[[Any], None] | None = None, overrides: dict | None = None) -> RunResult:
+        on_checked: Callable[[Any], None] | None = None, overrides: dict | None = None, *,
+        source: Any = None, on_epoch: Callable[[int, Mapping[str, float]], None] | None = None) -> RunResult:
     """Train a spec file end to end; returns the run directory and its metrics.
+
+    ``source``: the spec text to train instead of the file's (a tune trial's, with its values
+    written in); ``spec_path`` still places relative data paths. ``on_epoch(epoch, logs)`` is
+    called after each epoch is recorded; it may raise :class:`StopTraining`.
 
     Raises:
         SpecError, DataError, RunDirError, UsageError, RunError; KeyboardInterrupt after
@@ -185,7 +199,7 @@ def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None
 
     started = time.perf_counter()
     reporter = reporter or Reporter(options.quiet, options.json, silent=options.silent)
-    source = read_source(spec_path)
+    source = source if source is not None else read_source(spec_path)
     checked = check_source(source, registry, overrides)
     if on_checked is not None:
         on_checked(checked)
@@ -238,7 +252,8 @@ def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None
             outputs.write_text(run_dir.file(outputs.SPEC), _self_contained(checked, source, overrides, registry))
             outputs.write_json(run_dir.file(outputs.RUN), {**settings, **_environment(trainer),
                                                            "started": datetime.now().isoformat(timespec="seconds")})
-            return _train(model, settings, run_dir, trainer, reporter, placement, prepared, started, state=None)
+            return _train(model, settings, run_dir, trainer, reporter, placement, prepared, started, state=None,
+                          on_epoch=on_epoch)
         except Exception:
             if not run_dir.exists(outputs.STATE) and not run_dir.exists(trainer.model_file):
                 run_dir.discard(remove_directory=created)  # nothing trained: leave nothing behind
@@ -300,7 +315,8 @@ def _environment(trainer) -> dict:
 
 
 def _train(model: ir.Model, settings: dict, run_dir: RunDir, trainer, reporter: Reporter, placement,
-           prepared, started: float, state: Mapping[str, Any] | None) -> RunResult:
+           prepared, started: float, state: Mapping[str, Any] | None,
+           on_epoch: Callable[[int, Mapping[str, float]], None] | None = None) -> RunResult:
     reporter.info(f"device: {placement.device.describe()}"
                   + (f", strategy {placement.strategy_name} ({placement.replicas} replicas)"
                      if placement.strategy is not None else "")
@@ -338,8 +354,11 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, trainer, reporter: 
         if placement.is_chief:
             run_dir.save_checkpoint(trainer.save_checkpoint, epoch + 1, history, trainer.checkpoint_suffix)
         reporter.event("epoch", epochs=epochs, **row)
+        if on_epoch is not None:
+            on_epoch(epoch, row)
 
     interrupted = False
+    stopped: str | None = None
     fit_start = time.perf_counter()
     try:
         trainer.fit(prepared, {**settings, "run_dir": run_dir.path}, initial_epoch=initial_epoch,
@@ -347,6 +366,9 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, trainer, reporter: 
     except KeyboardInterrupt:
         interrupted = True
         reporter.info("interrupted: saving what was trained")
+    except StopTraining as stop:
+        stopped = str(stop) or "stopped"
+        reporter.info(f"stopped: {stopped}")
     except Exception as e:  # noqa: BLE001 - the framework's own errors (tf.errors.OpError, ...) too
         if isinstance(e, NndslError) or not (isinstance(e, (ValueError, TypeError, RuntimeError))
                                              or _from_framework(e)):
@@ -356,7 +378,7 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, trainer, reporter: 
     epochs_now = len(history) - (state["epoch"] if state else 0)
 
     test: dict[str, float] = {}
-    if prepared.x_test is not None and not interrupted:
+    if prepared.x_test is not None and not interrupted and not stopped:
         try:
             test = trainer.evaluate(prepared.x_test, prepared.y_test, settings["batch_size"])
         except KeyboardInterrupt:
@@ -383,13 +405,15 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, trainer, reporter: 
         **trainer.environment(),
         "data": prepared.source,
     }
+    if stopped:
+        metrics["stopped"] = stopped
     outputs.save_with(run_dir.file(trainer.model_file), trainer.save)
     outputs.write_text(run_dir.file(outputs.HISTORY), outputs.history_csv(history))
     outputs.write_json(run_dir.file(outputs.METRICS), metrics)
     _report_end(reporter, run_dir.path, metrics)
     if interrupted:
         raise KeyboardInterrupt
-    return RunResult(run_dir.path, metrics, interrupted)
+    return RunResult(run_dir.path, metrics, interrupted, stopped)
 
 
 def _adapt(model: ir.Model, trainer, prepared, settings: Mapping[str, Any], reporter: Reporter) -> None:
