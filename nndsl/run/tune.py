@@ -415,7 +415,7 @@ class _Objective:
         trial.set_user_attr("values", values)
         variant = Source(substitute(self.source, self.spaces, values), self.source.filename)
         try:
-            check_source(variant, self.registry, self.overrides)
+            checked = check_source(variant, self.registry, self.overrides)
         except SpecError as e:
             first = next(d for d in e.diagnostics if d.is_error)
             where = f"line {first.span.line}: " if first.span else ""
@@ -425,6 +425,9 @@ class _Objective:
         trial.set_user_attr("run_dir", os.path.relpath(run_dir, self.directory))
         s = self.settings
         seen: dict[str, str] = {}
+        from .runner import fit_setting
+
+        epochs = s.get("epochs") or fit_setting(checked.model, "epochs")
 
         def on_epoch(epoch: int, logs: Mapping[str, float]) -> None:
             from .runner import StopTraining
@@ -435,7 +438,7 @@ class _Objective:
                                  f"({', '.join(k for k in logs if k != 'epoch')}); pass --objective NAME")
             seen["key"] = key
             trial.report(float(logs[key]), epoch)
-            if trial.should_prune():
+            if epoch + 1 < epochs and trial.should_prune():  # after the last epoch there is nothing to save
                 raise StopTraining(f"pruned by Optuna after epoch {epoch + 1}")
 
         options = RunOptions(epochs=s.get("epochs"), batch_size=s.get("batch_size"), data=s.get("data"),
