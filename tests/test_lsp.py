@@ -405,3 +405,43 @@ def test_the_benchmark_runs():
                            str(ZOO / "vgg16.nn")], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "vgg16.nn" in proc.stdout and "change→diags" in proc.stdout
+
+
+def test_positions_follow_the_encoding_the_client_prefers():
+    c = Client()
+    try:
+        result = c.request("initialize", {"processId": None, "rootUri": None, "capabilities": {
+            "general": {"positionEncodings": ["utf-8", "utf-16"]}}})["result"]
+        c.notify("initialized")
+        assert result["capabilities"]["positionEncoding"] == "utf-8"
+        text = 'input 4\ndense 2 name="😀"\n'
+        diags = c.open("untitled:utf8.nn", text)["diagnostics"]
+        start = text.split("\n")[1].index('"')
+        assert diags[0]["range"]["end"] == {"line": 1, "character": start + 6}  # ", four bytes, "
+        from nndsl.tools.lsp import to_column
+        assert to_column('x = "😀" -> dense', len('x = "😀" -> '.encode()), "utf-8") == len('x = "😀" -> ') + 1
+    finally:
+        assert c.close() == 0
+
+
+def test_hover_anywhere_on_a_layer_s_arguments_shows_that_layer(client):
+    uri = "untitled:anywhere.nn"
+    client.open(uri, "input 28 28 1\nconv2d 8 3 strides=2\n")
+    value = _hover(client, uri, 1, len("conv2d 8 "))  # on the kernel size
+    assert "**conv2d** (layer)" in value and "(None, 13, 13, 8)" in value
+
+
+def test_saving_an_included_file_updates_the_specs_that_include_it(client, tmp_path):
+    lib = tmp_path / "lib.nn"
+    lib.write_text("block b(x):\n    output x -> dense 4\n")
+    main = tmp_path / "main.nn"
+    text = 'include "lib.nn"\ninput 8\nb\n'
+    main.write_text(text)
+    assert client.open(_uri(main), text)["diagnostics"] == []
+    broken = "block b(x):\n    output x -> densee 4\n"
+    lib.write_text(broken)
+    client.open(_uri(lib), broken)
+    client.notify("textDocument/didSave", {"textDocument": {"uri": _uri(lib)}})
+    published = client.wait_for("textDocument/publishDiagnostics",
+                                lambda p: p["uri"] == _uri(main) and p["diagnostics"])
+    assert [d["code"] for d in published["diagnostics"]] == ["E200"]

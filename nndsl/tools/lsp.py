@@ -37,36 +37,48 @@ NAME = "nndsl"
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-# Positions: LSP counts 0-based lines and UTF-16 code units; spans count 1-based characters. ----
+# Positions: LSP counts 0-based lines and code units of the encoding the client and server agreed
+# (UTF-16 unless the client offers UTF-8 or UTF-32); spans count 1-based characters. ----------
 
-def to_character(text: str, column: int) -> int:
-    """UTF-16 offset of 1-based character ``column`` in the line ``text``."""
+UTF16 = "utf-16"
+
+
+def _units(ch: str, encoding: str) -> int:
+    if encoding == "utf-8":
+        return len(ch.encode("utf-8"))
+    if encoding == "utf-32":
+        return 1
+    return 2 if ord(ch) > 0xFFFF else 1
+
+
+def to_character(text: str, column: int, encoding: str = UTF16) -> int:
+    """The offset, in ``encoding``'s code units, of 1-based character ``column`` in the line ``text``."""
     head = text[:max(column - 1, 0)]
-    return len(head.encode("utf-16-le")) // 2 + max(column - 1 - len(text), 0)
+    return sum(_units(ch, encoding) for ch in head) + max(column - 1 - len(text), 0)
 
 
-def to_column(text: str, character: int) -> int:
-    """1-based character column of UTF-16 offset ``character`` in the line ``text``."""
+def to_column(text: str, character: int, encoding: str = UTF16) -> int:
+    """The 1-based character column of offset ``character`` (in ``encoding``'s units) in ``text``."""
     units = 0
     for i, ch in enumerate(text):
         if units >= character:
             return i + 1
-        units += 2 if ord(ch) > 0xFFFF else 1
+        units += _units(ch, encoding)
     return len(text) + 1
 
 
-def to_range(source: Source | None, span: Span | None) -> T.Range:
+def to_range(source: Source | None, span: Span | None, encoding: str = UTF16) -> T.Range:
     if span is None:
         return T.Range(T.Position(0, 0), T.Position(0, 0))
     line = source.line if source is not None else (lambda n: "")
-    start = T.Position(max(span.line - 1, 0), to_character(line(span.line), span.column))
-    end = T.Position(max(span.end_line - 1, 0), to_character(line(span.end_line), span.end_column))
+    start = T.Position(max(span.line - 1, 0), to_character(line(span.line), span.column, encoding))
+    end = T.Position(max(span.end_line - 1, 0), to_character(line(span.end_line), span.end_column, encoding))
     return T.Range(start, end)
 
 
-def to_position(source: Source, position: T.Position) -> tuple[int, int]:
+def to_position(source: Source, position: T.Position, encoding: str = UTF16) -> tuple[int, int]:
     line = position.line + 1
-    return line, to_column(source.line(line), position.character)
+    return line, to_column(source.line(line), position.character, encoding)
 
 
 # Documents --------------------------------------------------------------------------------
@@ -96,6 +108,15 @@ class NndslServer(LanguageServer):
             self.window_log_message(T.LogMessageParams(type=kind, message=message))
         except Exception:  # noqa: BLE001 - no client to tell: stderr has it
             pass
+
+    @property
+    def encoding(self) -> str:
+        """The position encoding agreed at initialize (pygls takes the client's first it supports)."""
+        try:
+            chosen = self.workspace.position_encoding
+        except RuntimeError:  # before initialize: the protocol's default
+            return UTF16
+        return str(getattr(chosen, "value", chosen) or UTF16)
 
     def filename(self, uri: str) -> str:
         path = to_fs_path(uri) if uri.startswith("file:") else None
@@ -153,19 +174,19 @@ def _diagnostic(ls: NndslServer, uri: str, index: Index, d: Diagnostic, main: st
         target = ls.uri_of(here_file, uri, main)
         if target is not None and span is not None:
             related.append(T.DiagnosticRelatedInformation(
-                T.Location(target, to_range(index.sources.get(here_file), span)), f"{here_file}: here"))
+                T.Location(target, to_range(index.sources.get(here_file), span, ls.encoding)), f"{here_file}: here"))
         span = _anchor(index, d, main)
     if origin is not None:
         for frame in reversed(origin.frames):
             target = ls.uri_of(frame.filename, uri, main)
             if target is not None:
                 related.append(T.DiagnosticRelatedInformation(
-                    T.Location(target, to_range(index.sources.get(frame.filename), frame.call_span)),
+                    T.Location(target, to_range(index.sources.get(frame.filename), frame.call_span, ls.encoding)),
                     f"in block '{frame.block}' called from here"))
     message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
     fixes = _fixes(index, d, span) if here_file == main or span is d.span else []
     return T.Diagnostic(
-        range=to_range(index.analysis.source, span), message=message,
+        range=to_range(index.analysis.source, span, ls.encoding), message=message,
         severity=T.DiagnosticSeverity.Error if d.severity is Severity.ERROR else T.DiagnosticSeverity.Warning,
         code=d.code, source=NAME, related_information=related or None,
         data={"fixes": fixes} if fixes else None)
@@ -230,7 +251,15 @@ def hover_text(index: Index, registry, line: int, column: int) -> str | None:
     shown = index.include_at(line, column)
     if shown is not None:
         return f"includes `{file_path(shown) or shown}`"
-    return _word_hover(index, registry, line, column)
+    word = _word_hover(index, registry, line, column)
+    if word is not None:
+        return word
+    # Anywhere else on a layer's arguments or options: that layer (or block call).
+    call = index.call_around(line, column)
+    if call is None:
+        return None
+    block = next((e for e in index.block_entries() if e.name == call.name), None)
+    return _block_hover(index, block, call) if block is not None else _layer_hover(index, registry, call)
 
 
 def _where(index: Index, place) -> str:
@@ -344,7 +373,10 @@ def make_server(registry=None) -> NndslServer:
     @server.feature(T.TEXT_DOCUMENT_DID_SAVE)
     @guarded()
     def did_save(ls: NndslServer, params: T.DidSaveTextDocumentParams):
-        publish(ls, params.text_document.uri)  # an included file may have changed on disk
+        # The saved file may be included by other open specs: analyse every open document again.
+        ls.indexes.clear()
+        for uri in list(ls.workspace.text_documents):
+            publish(ls, uri)
 
     @server.feature(T.TEXT_DOCUMENT_DID_CLOSE)
     @guarded()
@@ -356,7 +388,7 @@ def make_server(registry=None) -> NndslServer:
     @guarded()
     def hover(ls: NndslServer, params: T.HoverParams):
         index = ls.index(params.text_document.uri)
-        line, column = to_position(index.analysis.source, params.position)
+        line, column = to_position(index.analysis.source, params.position, ls.encoding)
         text = hover_text(index, ls.registry, line, column)
         if text is None:
             return None
@@ -368,7 +400,7 @@ def make_server(registry=None) -> NndslServer:
         index = ls.index(params.text_document.uri)
         doc = ls.workspace.get_text_document(params.text_document.uri)
         source = Source(doc.source)
-        line, column = to_position(source, params.position)
+        line, column = to_position(source, params.position, ls.encoding)
         items = lsp_complete.complete(ls.registry, index, source.line(line), line, column)
         seen: set[str] = set()
         out = []
@@ -386,7 +418,7 @@ def make_server(registry=None) -> NndslServer:
     def definition(ls: NndslServer, params: T.DefinitionParams):
         uri = params.text_document.uri
         index = ls.index(uri)
-        line, column = to_position(index.analysis.source, params.position)
+        line, column = to_position(index.analysis.source, params.position, ls.encoding)
         sym = index.symbol_at(line, column)
         if sym is not None:
             return _location(ls, uri, index, sym.definition)
@@ -400,7 +432,7 @@ def make_server(registry=None) -> NndslServer:
     def references(ls: NndslServer, params: T.ReferenceParams):
         uri = params.text_document.uri
         index = ls.index(uri)
-        line, column = to_position(index.analysis.source, params.position)
+        line, column = to_position(index.analysis.source, params.position, ls.encoding)
         sym = index.symbol_at(line, column)
         if sym is None:
             return []
@@ -411,13 +443,13 @@ def make_server(registry=None) -> NndslServer:
     @guarded(default=[])
     def symbols(ls: NndslServer, params: T.DocumentSymbolParams):
         index = ls.index(params.text_document.uri)
-        return document_symbols(index)
+        return document_symbols(index, ls.encoding)
 
     @server.feature(T.TEXT_DOCUMENT_FORMATTING)
     @guarded()
     def formatting(ls: NndslServer, params: T.DocumentFormattingParams):
         doc = ls.workspace.get_text_document(params.text_document.uri)
-        return format_edits(doc.source, ls.filename(params.text_document.uri))
+        return format_edits(doc.source, ls.filename(params.text_document.uri), ls.encoding)
 
     @server.feature(T.TEXT_DOCUMENT_CODE_ACTION,
                     T.CodeActionOptions(code_action_kinds=[T.CodeActionKind.QuickFix]))
@@ -431,7 +463,7 @@ def make_server(registry=None) -> NndslServer:
                 continue
             for fix in d.data["fixes"]:
                 source = index.analysis.source
-                rng = to_range(source, Span(fix["line"], fix["column"], fix["line"], fix["end_column"]))
+                rng = to_range(source, Span(fix["line"], fix["column"], fix["line"], fix["end_column"]), ls.encoding)
                 actions.append(T.CodeAction(
                     title=fix["title"], kind=T.CodeActionKind.QuickFix, diagnostics=[d],
                     is_preferred=len(actions) == 0 or None,
@@ -451,10 +483,10 @@ def _location(ls: NndslServer, uri: str, index: Index, place) -> T.Location | No
     target = ls.uri_of(place.file, uri, index.main)
     if target is None:
         return None
-    return T.Location(target, to_range(index.sources.get(place.file), place.span))
+    return T.Location(target, to_range(index.sources.get(place.file), place.span, ls.encoding))
 
 
-def document_symbols(index: Index) -> list[T.DocumentSymbol]:
+def document_symbols(index: Index, encoding: str = UTF16) -> list[T.DocumentSymbol]:
     """Inputs, named tensors, outputs, constants and blocks (with what their bodies name)."""
     kinds = {"input": T.SymbolKind.Variable, "tensor": T.SymbolKind.Variable, "output": T.SymbolKind.Field,
              "param": T.SymbolKind.Constant, "let": T.SymbolKind.Constant, "block": T.SymbolKind.Function,
@@ -465,13 +497,14 @@ def document_symbols(index: Index) -> list[T.DocumentSymbol]:
     for sym in index.entries:
         if sym.definition.file != index.main or sym.role not in kinds:
             continue
-        select = to_range(source, sym.definition.span)
+        select = to_range(source, sym.definition.span, encoding)
         block = index.blocks.get(sym.name) if sym.role == "block" else None
         whole = select
         if block is not None:
-            whole = to_range(source, block.span)
+            whole = to_range(source, block.span, encoding)
             if whole.end.line > select.start.line and whole.end.character == 0:  # ends at the next line's start
-                whole = T.Range(whole.start, T.Position(whole.end.line - 1, len(source.line(whole.end.line))))
+                whole = T.Range(whole.start, T.Position(whole.end.line - 1, to_character(source.line(whole.end.line),
+                                                                              len(source.line(whole.end.line)) + 1, encoding)))
         shape = index.shape_of(sym)
         detail = sym.symbol.detail or sym.role
         if shape is not None:
@@ -487,7 +520,7 @@ def document_symbols(index: Index) -> list[T.DocumentSymbol]:
     return top
 
 
-def format_edits(text: str, filename: str) -> list[T.TextEdit] | None:
+def format_edits(text: str, filename: str, encoding: str = UTF16) -> list[T.TextEdit] | None:
     """One edit replacing the document with its canonical layout (none when it is already)."""
     from .. import fmt  # the formatter: the same canonical layout as `nndsl fmt`
     from ..diagnostics import SpecError
@@ -499,7 +532,7 @@ def format_edits(text: str, filename: str) -> list[T.TextEdit] | None:
     if formatted == text:
         return []
     source = Source(text)
-    end = T.Position(len(source.lines) - 1, to_character(source.lines[-1], len(source.lines[-1]) + 1))
+    end = T.Position(len(source.lines) - 1, to_character(source.lines[-1], len(source.lines[-1]) + 1, encoding))
     return [T.TextEdit(T.Range(T.Position(0, 0), end), formatted)]
 
 

@@ -140,6 +140,14 @@ class Index:
                 return call
         return None
 
+    def call_around(self, line: int, column: int) -> ast.Call | None:
+        """The innermost call (name, arguments and options) around a position."""
+        best = None
+        for call in self.calls:
+            if contains(call.span, line, column) and (best is None or _extent(call.span) < _extent(best.span)):
+                best = call
+        return best
+
     def keyword_at(self, line: int, column: int) -> tuple[ast.Call, ast.Keyword] | None:
         for call, kw in self.keywords:
             if contains(kw.name_span, line, column):
@@ -207,6 +215,10 @@ class Index:
             if f.name == final:
                 return f.shape
         return None
+
+
+def _extent(span: Span) -> tuple[int, int]:
+    return (span.end_line - span.line, span.end_column - span.column)
 
 
 def _include_name(st: ast.Include, including: str) -> str:
