@@ -414,9 +414,9 @@ def cmd_export(args) -> int:
 
 def cmd_curves(args) -> int:
     from .run.curves import render_text, write_image
-    from .run.runinfo import read_run
+    from .run.runinfo import expand, read_run
 
-    runs = [read_run(path) for path in args.runs]
+    runs = [read_run(path) for path in expand(args.runs)]
     if args.out:
         write_image(runs, args.out)
         print(f"wrote {args.out}: " + ", ".join(f"{r.name} ({r.epochs} epochs)" for r in runs if r.history))
@@ -432,7 +432,7 @@ def cmd_compare(args) -> int:
     from .run.compare import as_json, compare, render
     from .run.runinfo import dumps
 
-    runs, params = compare(args.runs, _registry())
+    runs, params = compare(args.runs, _registry(), sort=args.sort)
     if args.json:
         print(dumps(as_json(runs, params)))
     else:
@@ -640,14 +640,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("curves", help="loss and metrics per epoch of one or more runs: text, or a "
                                       "PNG/SVG/PDF with --out (needs nndsl[plot])")
-    p.add_argument("runs", nargs="+", metavar="RUN", help="run directories (finished, interrupted or killed)")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run directories (finished, interrupted or killed), "
+                   "or a folder of them (runs/)")
     p.add_argument("-o", "--out", metavar="FILE.png|svg|pdf", help="draw the curves into this file "
                    "(atomically; matplotlib) instead of printing them")
     p.set_defaults(func=cmd_curves)
 
     p = sub.add_parser("compare", help="runs side by side: spec hash, params, state, epochs, time, final and "
                                        "best metrics, and what differs between their settings and specs")
-    p.add_argument("runs", nargs="+", metavar="RUN", help="run directories")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run directories, or a folder of them (runs/)")
+    p.add_argument("--sort", metavar="KEY", help="best first by a final metric (val_accuracy, loss), a test "
+                   "metric (test_accuracy), wall_time, samples_per_second, epochs or params")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.set_defaults(func=cmd_compare)
 

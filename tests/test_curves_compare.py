@@ -170,3 +170,17 @@ def test_curves_and_compare_read_what_nndsl_run_wrote(tmp_path, capsys, monkeypa
     assert main(["compare", str(tmp_path / "run"), "--json"]) == 0
     run = json.loads(capsys.readouterr().out)["runs"][0]
     assert run["state"] == "finished" and run["epochs"] == 2 and set(run["metrics"]["test"]) == {"loss", "accuracy"}
+
+
+def test_a_folder_of_runs_stands_for_each_run_and_sort_puts_the_best_first(tmp_path, capsys):
+    make_run(tmp_path / "runs" / "a", epochs=3, losses=[0.9, 0.8, 0.7])
+    make_run(tmp_path / "runs" / "b", epochs=3, losses=[0.9, 0.5, 0.3])
+    (tmp_path / "runs" / "notes").mkdir()  # not a run: ignored inside a folder of runs
+    assert main(["compare", str(tmp_path / "runs"), "--sort", "loss", "--json"]) == 0
+    assert [r["path"][-1] for r in json.loads(capsys.readouterr().out)["runs"]] == ["b", "a"]
+    assert main(["compare", str(tmp_path / "runs"), "--sort", "accuracy", "--json"]) == 0  # higher first
+    assert [r["path"][-1] for r in json.loads(capsys.readouterr().out)["runs"]] == ["a", "b"]
+    assert main(["curves", str(tmp_path / "runs")]) == 0
+    assert "  b  train" in capsys.readouterr().out
+    assert main(["compare", str(tmp_path / "runs"), "--sort", "f1"]) == 2
+    assert "--sort f1: no run has it; choose from accuracy, epochs, loss" in capsys.readouterr().err

@@ -220,3 +220,13 @@ def test_a_run_of_the_pytorch_plugin_backend_is_refused_with_the_reason(tmp_path
     assert main(["export", str(run), "--to", "onnx"]) == 2
     err = capsys.readouterr().err
     assert "was trained by the torch backend (model.pt); nndsl export reads Keras runs (model.keras) only" in err
+
+
+def test_without_tensorflow_a_graph_format_says_to_install_it(tiny_run, tmp_path, monkeypatch, capsys):
+    import nndsl.kerasenv
+
+    real = nndsl.kerasenv.installed
+    monkeypatch.setattr(nndsl.kerasenv, "installed", lambda m: m != "tensorflow" and real(m))
+    assert main(["export", str(tiny_run), "--to", "savedmodel", "--out", str(tmp_path / "sm")]) == 2
+    assert ("export --to savedmodel needs TensorFlow (its exporters and checks run on Keras' tensorflow backend), "
+            "which is not installed: pip install tensorflow") in capsys.readouterr().err

@@ -12,7 +12,8 @@ from __future__ import annotations
 import difflib
 from typing import Any, Sequence
 
-from .runinfo import RunInfo, best, describe_state, read_run, to_json
+from ..errors import UsageError
+from .runinfo import RunInfo, best, describe_state, expand, lower_is_better, read_run, to_json
 
 # run.json keys that are bookkeeping, not a choice that changes the result
 _NOT_SETTINGS = {"spec", "started", "model"}
@@ -146,9 +147,43 @@ def render(runs: Sequence[RunInfo], params: Sequence[int | None]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def compare(paths: Sequence[str], registry) -> tuple[list[RunInfo], list[int | None]]:
-    runs = [read_run(p) for p in paths]
-    return runs, [params_of(run, registry) for run in runs]
+def compare(paths: Sequence[str], registry, sort: str | None = None) -> tuple[list[RunInfo], list[int | None]]:
+    """The runs (a folder of runs counts as each run in it) and their parameter counts, best first
+    by ``sort`` when given (see :func:`sort_value`)."""
+    runs = [read_run(p) for p in expand(paths)]
+    params = [params_of(run, registry) for run in runs]
+    if sort:
+        values = [sort_value(run, p, sort) for run, p in zip(runs, params)]
+        if all(v is None for v in values):
+            keys = sorted({k for run in runs for k in run.metric_names()}
+                          | {f"test_{k}" for run in runs for k in ((run.metrics or {}).get("test") or {})}
+                          | set(_SORT_FIELDS))
+            raise UsageError(f"--sort {sort}: no run has it; choose from {', '.join(keys)}")
+        sign = 1 if lower_is_better(sort) or sort in ("wall_time", "params") else -1
+        order = sorted(range(len(runs)), key=lambda i: (values[i] is None, sign * (values[i] or 0)))
+        runs, params = [runs[i] for i in order], [params[i] for i in order]
+    return runs, params
+
+
+_SORT_FIELDS = ("wall_time", "samples_per_second", "epochs", "params")
+
+
+def sort_value(run: RunInfo, params: int | None, key: str) -> float | None:
+    """A run's value for ``--sort``: ``test_NAME`` (test metric), a history metric's final value
+    (``val_accuracy``), or wall_time, samples_per_second, epochs, params."""
+    metrics = run.metrics or {}
+    if key == "wall_time":
+        return metrics.get("wall_time_s")
+    if key == "samples_per_second":
+        return metrics.get("samples_per_second")
+    if key == "epochs":
+        return run.epochs
+    if key == "params":
+        return params
+    if key.startswith("test_") and key[5:] in (metrics.get("test") or {}):
+        return metrics["test"][key[5:]]
+    points = run.series(key)
+    return points[-1][1] if points else None
 
 
 def as_json(runs: Sequence[RunInfo], params: Sequence[int | None]) -> dict:

@@ -221,8 +221,11 @@ def _open_run(target: str, registry):
 
 def _keras_for(fmt: Format):
     """Keras on the TensorFlow backend (every format but ``keras`` needs it), imported quietly."""
-    from ..kerasenv import import_keras
+    from ..kerasenv import import_keras, installed
 
+    if fmt.keras_format is not None and not installed("tensorflow"):
+        raise MissingExtra(f"export --to {fmt.name} needs TensorFlow (its exporters and checks run on Keras' "
+                           "tensorflow backend), which is not installed: pip install tensorflow")
     keras = import_keras()
     backend = keras.backend.backend()
     if fmt.keras_format is not None and backend != "tensorflow":

@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 from ..errors import RunDirError
 from . import outputs
@@ -83,6 +83,21 @@ def best(run: RunInfo, metric: str) -> tuple[int, float] | None:
         return None
     pick = min if lower_is_better(metric) else max
     return pick(points, key=lambda p: p[1])
+
+
+def expand(paths: Sequence[str]) -> list[str]:
+    """Run directories for the paths given: a directory holding runs (``runs/``) stands for each
+    run directly inside it, in name order; anything else is kept as given (and read as a run)."""
+    found: list[str] = []
+    for path in paths:
+        if os.path.isdir(path) and not os.path.isfile(os.path.join(path, outputs.RUN)):
+            inside = sorted(os.path.join(path, n) for n in os.listdir(path)
+                            if os.path.isfile(os.path.join(path, n, outputs.RUN)))
+            if inside:
+                found.extend(inside)
+                continue
+        found.append(path)
+    return found
 
 
 def read_run(path: str) -> RunInfo:
