@@ -184,3 +184,15 @@ def test_a_folder_of_runs_stands_for_each_run_and_sort_puts_the_best_first(tmp_p
     assert "  b  train" in capsys.readouterr().out
     assert main(["compare", str(tmp_path / "runs"), "--sort", "f1"]) == 2
     assert "--sort f1: no run has it; choose from accuracy, epochs, loss" in capsys.readouterr().err
+
+
+def test_curves_and_compare_import_no_framework(tmp_path):
+    import subprocess
+
+    make_run(tmp_path / "a")
+    code = ("import sys; from nndsl.cli import main; "
+            f"main(['curves', {str(tmp_path / 'a')!r}]); main(['compare', {str(tmp_path / 'a')!r}, '--json']); "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch', 'matplotlib') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
