@@ -195,3 +195,37 @@ def test_a_text_model_adapts_on_a_folder_and_predicts_from_a_string_array(tmp_pa
     np.save(tmp_path / "bad.npy", np.zeros((2,)))
     assert main(["predict", "r", "bad.npy"]) == 2
     assert "takes strings" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_mixed_table_trains_through_adapted_lookups_and_normalization(tmp_path, monkeypatch, capsys):
+    """A CSV with numeric and word columns: each column feeds its input by name, each
+    preprocessing layer is adapted on the training rows, and the model learns the rule."""
+    monkeypatch.setenv("NNDSL_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    rows = ["age,colour,price,label"]
+    for _ in range(300):
+        colour, age, price = rng.choice(["red", "green", "blue"]), rng.integers(18, 80), rng.normal(1000, 300)
+        rows.append(f"{age},{colour},{price:.2f},{int((colour == 'red') ^ (price > 1000))}")
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "t.nn").write_text("""\
+input age 1
+input colour 1 dtype=string
+input price 1
+a = age -> normalization
+c = colour -> stringlookup output_mode=one_hot max_tokens=5 pad_to_max_tokens=true
+p = price -> normalization
+output label = concat(a, c, p) -> dense 16 relu -> dense 2 softmax
+adam 0.01
+loss sparse_categorical_crossentropy
+metrics accuracy
+fit epochs=15 validation_split=0.2
+data "t.csv" label=label
+""")
+    assert main(["run", "t.nn", "--out", "r", "--seed", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "preprocessing: adapted 3 layers on the training split only (216 samples" in out
+    assert "  - c (StringLookup): a vocabulary of 4 entries" in out  # red, green, blue and [UNK]
+    assert "W010" not in out
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["test"]["accuracy"] >= 0.8
