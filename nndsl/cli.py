@@ -208,6 +208,32 @@ def cmd_fmt(args) -> int:
     return status
 
 
+_DIAGRAM_SUFFIXES = {".svg": "svg", ".mmd": "mermaid", ".mermaid": "mermaid", ".md": "mermaid", ".dot": "dot",
+                     ".gv": "dot", ".txt": "ascii"}
+
+
+def cmd_diagram(args) -> int:
+    """Draw a checked spec: SVG (default), Mermaid, DOT or ASCII; no Graphviz needed."""
+    from .tools.diagram import render
+
+    fmt = args.format
+    if fmt is None:
+        suffix = os.path.splitext(args.output or "")[1].lower()
+        fmt = _DIAGRAM_SUFFIXES.get(suffix, "svg")
+    registry = _registry()
+    result = _load(args.file, registry, args=args)
+    _print_warnings(result)
+    depth = None if args.expand else args.depth
+    text = render(result.model, fmt, depth)
+    if fmt == "mermaid" and args.output and args.output.lower().endswith(".md"):
+        text = "```mermaid\n" + text + "```\n"
+    if args.output:
+        write_atomically(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return ExitCode.OK
+
+
 def write_atomically(path: str, text: str) -> None:
     """Write via a temporary file and rename, so a failure leaves nothing half-written."""
     import tempfile
@@ -524,6 +550,18 @@ def build_parser() -> argparse.ArgumentParser:
                       help="change nothing; show a diff and exit 1 if a file is not formatted")
     mode.add_argument("-w", "--write", action="store_true", help="rewrite the files in place (atomically)")
     p.set_defaults(func=cmd_fmt)
+
+    p = sub.add_parser("diagram", help="draw a spec as SVG, Mermaid, DOT or ASCII (no Graphviz needed)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--format", choices=("svg", "mermaid", "dot", "ascii"),
+                   help="default: from -o's suffix (.svg .mmd .md .dot .gv .txt), else svg")
+    p.add_argument("-o", "--output", metavar="OUT", help="write here (atomically) instead of stdout")
+    fold = p.add_mutually_exclusive_group()
+    fold.add_argument("--expand", action="store_true", help="draw every layer (default: a block instance is one node)")
+    fold.add_argument("--depth", type=_positive, default=1, metavar="N",
+                      help="fold block instances N levels deep into one node each (default 1: the outermost)")
+    _add_set(p)
+    p.set_defaults(func=cmd_diagram)
 
     p = sub.add_parser("emit", help="print a standalone Python script (or the IR) for a spec")
     _add_set(p)

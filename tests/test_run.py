@@ -63,7 +63,8 @@ def test_run_writes_a_complete_run_directory(spec, tmp_path, capsys):
     assert "held out 10% (20 samples) as test set" in printed
     assert "device: CPU" in printed
     names = set(os.listdir(out))
-    assert {"model.keras", "history.csv", "metrics.json", "spec.nn", "run.json", "state.json"} <= names
+    assert {"model.keras", "history.csv", "metrics.json", "spec.nn", "run.json", "state.json", "model.svg"} <= names
+    assert (out / "model.svg").read_text().startswith("<?xml")
     assert not [n for n in names if n.startswith(".")], names  # no lock, no temporary files left
     assert (out / "spec.nn").read_text() == spec.read_text()
     rows = history_rows(out)

@@ -36,6 +36,7 @@ MODEL = "model.keras"
 HISTORY = "history.csv"
 METRICS = "metrics.json"
 SPEC = "spec.nn"
+DIAGRAM = "model.svg"  # nndsl diagram's picture of the model (blocks folded)
 RUN = "run.json"
 STATE = "state.json"
 RUN_FILES = (MODEL, HISTORY, METRICS, RUN, STATE)
@@ -242,7 +243,7 @@ class RunDir:
         Only the run's own files go; the directory too when this run created it and it is
         then empty (anything else a user or callback put there stays).
         """
-        for name in RUN_FILES + (SPEC,):
+        for name in RUN_FILES + (SPEC, DIAGRAM):
             try:
                 os.unlink(self.file(name))
             except OSError:

@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping, TextIO
 from .. import ir
 from ..errors import NndslError, RunError, UsageError  # noqa: F401 - RunError re-exported
 from ..statements import FIT_PARAMS
+from ..tools.diagram import render as render_diagram
 from . import outputs
 from .outputs import RunDir, RunDirError
 from .trainer import trainer_for
@@ -250,6 +251,7 @@ def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None
     with RunDir(out).prepare(new=True) as run_dir:
         try:
             outputs.write_text(run_dir.file(outputs.SPEC), _self_contained(checked, source, overrides, registry))
+            outputs.write_text(run_dir.file(outputs.DIAGRAM), render_diagram(model, "svg"))
             outputs.write_json(run_dir.file(outputs.RUN), {**settings, **_environment(trainer),
                                                            "started": datetime.now().isoformat(timespec="seconds")})
             return _train(model, settings, run_dir, trainer, reporter, placement, prepared, started, state=None,
