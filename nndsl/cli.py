@@ -11,6 +11,7 @@ import argparse
 import errno
 import json
 import os
+import re
 import sys
 from typing import Sequence
 
@@ -206,6 +207,15 @@ def cmd_fmt(args) -> int:
         else:
             sys.stdout.write(formatted)
     return status
+
+
+def cmd_explain(args) -> int:
+    """A diagnostic code's long explanation, or a registered layer's (optimizer's, ...) reference."""
+    from .tools.explain import explain
+
+    registry = None if re.fullmatch(r"[EWew]\d{3}", args.name) else _registry()
+    sys.stdout.write(explain(args.name, registry))
+    return ExitCode.OK
 
 
 _DIAGRAM_SUFFIXES = {".svg": "svg", ".mmd": "mermaid", ".mermaid": "mermaid", ".md": "mermaid", ".dot": "dot",
@@ -691,6 +701,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "metric (test_accuracy), wall_time, samples_per_second, epochs or params")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("explain", help="explain a diagnostic code (E204) or a layer, optimizer, loss, ... (dense)")
+    p.add_argument("name", metavar="CODE|NAME")
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("plugins", help="list loaded plugins and what each provides")
     p.add_argument("--format", choices=("text", "json"), default="text")

@@ -69,6 +69,12 @@ SPACE_BOUNDS = "E608"
 SPACE_VALUE_INVALID = "E609"
 SPACE_IN_INCLUDE = "E610"
 
+# E74x: nndsl import (a Keras model config to a spec)
+IMPORT_UNSUPPORTED_LAYER = "E740"
+IMPORT_UNSUPPORTED_OPTION = "E741"
+IMPORT_BAD_FILE = "E742"
+IMPORT_UNSUPPORTED_GRAPH = "E743"
+
 # E5xx: the training section
 UNKNOWN_OUTPUT = "E500"
 MISSING_LOSS = "E501"
@@ -90,6 +96,7 @@ SUSPICIOUS = "W005"
 UPPER_CASE_VALUE = "W006"
 UNKNOWN_MONITOR = "W007"
 SPACE_VALUE_SOMETIMES_INVALID = "W014"
+IMPORT_LEFT_OUT = "W013"
 
 # E71x, W010: preprocessing layers and input dtypes
 STRINGS_TO_NUMBERS = "E710"
@@ -145,6 +152,10 @@ DESCRIPTIONS: dict[str, str] = {
     SPACE_BOUNDS: "a search space whose bounds, step or options cannot work",
     SPACE_VALUE_INVALID: "a value of a search space that makes every checked model invalid",
     SPACE_IN_INCLUDE: "a search space in an included file",
+    IMPORT_UNSUPPORTED_LAYER: "a Keras layer class nndsl has no equivalent for (nndsl import)",
+    IMPORT_UNSUPPORTED_OPTION: "a Keras layer option or value nndsl cannot express (nndsl import)",
+    IMPORT_BAD_FILE: "a file that is not a Keras model config (nndsl import)",
+    IMPORT_UNSUPPORTED_GRAPH: "a Keras graph a spec cannot write: a shared layer or a nested model (nndsl import)",
     UNKNOWN_OUTPUT: "a per-output loss or metric names an output that does not exist",
     MISSING_LOSS: "per-output losses leave an output without a loss",
     DUPLICATE_STATEMENT: "a training statement given twice",
@@ -164,4 +175,5 @@ DESCRIPTIONS: dict[str, str] = {
     NUMBERS_TO_STRINGS: "numbers fed to a layer that takes strings",
     UNSCALED_INPUT: "nndsl run: an input far from unit scale that no layer rescales",
     SPACE_VALUE_SOMETIMES_INVALID: "a value of a search space that makes some checked models invalid",
+    IMPORT_LEFT_OUT: "a Keras option that the imported spec leaves to the backend (nndsl import)",
 }
