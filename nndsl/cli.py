@@ -218,6 +218,23 @@ def cmd_explain(args) -> int:
     return ExitCode.OK
 
 
+def cmd_import(args) -> int:
+    """A Keras model (.keras archive or model.to_json() file), read as data only, to a spec."""
+    from .diagnostics import render
+    from .tools.import_keras import import_model
+
+    registry = _registry()
+    result = import_model(args.model, registry, partial=args.partial)
+    color = _color(sys.stderr)
+    for d in result.warnings:
+        print(render(d, result.source, color), file=sys.stderr)
+    if args.output:
+        write_atomically(args.output, result.text)
+    else:
+        sys.stdout.write(result.text)
+    return ExitCode.OK
+
+
 _DIAGRAM_SUFFIXES = {".svg": "svg", ".mmd": "mermaid", ".mermaid": "mermaid", ".md": "mermaid", ".dot": "dot",
                      ".gv": "dot", ".txt": "ascii"}
 
@@ -701,6 +718,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "metric (test_accuracy), wall_time, samples_per_second, epochs or params")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("import", help="write a spec for a Keras model (.keras or model.to_json() file), "
+                                      "read as data: no code from the file runs")
+    p.add_argument("model", metavar="MODEL.keras|MODEL.json")
+    p.add_argument("-o", "--output", metavar="OUT.nn", help="write here (atomically) instead of stdout")
+    p.add_argument("--partial", action="store_true",
+                   help="write a '# TODO' line for what nndsl cannot express instead of failing")
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("explain", help="explain a diagnostic code (E204) or a layer, optimizer, loss, ... (dense)")
     p.add_argument("name", metavar="CODE|NAME")
