@@ -215,6 +215,7 @@ class _Converter:
         self.optimizers: dict[str, str] = {}
         self.losses: dict[str, str] = {}
         self.metrics: dict[str, str] = {}
+        self.classes: dict[tuple[str, str], str] = {}
         for (kind, name), value in table.entries.items():
             if kind == "layer" and getattr(value, "lower", None) is None and getattr(value, "cls", None):
                 module = getattr(value, "module", "layers")
@@ -222,6 +223,7 @@ class _Converter:
                 self.layers.setdefault(key, name)
             elif kind in ("initializer", "regularizer", "constraint", "schedule", "loss") and hasattr(value, "cls"):
                 self.objects.setdefault((kind, value.cls), name)
+                self.classes[(kind, name)] = value.cls
                 if kind == "loss" and getattr(value, "name", None):
                     self.losses.setdefault(value.name, name)
             elif kind == "optimizer" and isinstance(value, str):
@@ -398,6 +400,10 @@ class _Importer:
             table = getattr(inner, "table", None)
             if table is not None:
                 v = self.conv.object(table[:-1], table, v)
+                defs = getattr(self.registry, table)
+                if isinstance(v, str) and isinstance(p.default, str) and v in defs and p.default in defs \
+                        and defs[v].name == defs[p.default].name:
+                    continue  # another name of the default (random_uniform is uniform)
             elif isinstance(inner, Activation):
                 v = None if v in ("linear", None) else v
                 if v is not None and v not in self.registry.activations:
@@ -722,7 +728,18 @@ class _Importer:
         reverse_metric = dict(self.conv.metrics)
         for n in self.registry.metrics:
             reverse_metric.setdefault(n, n)
-        if isinstance(metrics, list):
+        if isinstance(metrics, dict):  # per output: {"priority": ["auc"], ...}
+            pairs = []
+            for o, ms in metrics.items():
+                for m in ms if isinstance(ms, list) else [ms]:
+                    n = reverse_metric.get(m) if isinstance(m, str) else None
+                    if n is None:
+                        self.note(f"metric {json.dumps(m)[:40]} for output {o} left out")
+                    else:
+                        pairs.append(f"{self.names.get(o, o)}={n}")
+            if pairs:
+                out.append("metrics " + " ".join(pairs))
+        elif isinstance(metrics, list):
             names = []
             for m in metrics:
                 n = reverse_metric.get(m) if isinstance(m, str) else None
