@@ -111,6 +111,13 @@ EXPLANATIONS: dict[str, Explanation] = {
     "E620": Explanation("A bug in nndsl or a plugin, not in your spec: rerun with --traceback and report it."),
     "E621": Explanation("Check the path and the file's permissions."),
     "E622": Explanation("Pass an expression: --set classes=10."),
+    "E720": Explanation("The option belongs to another kind of data (image_size is for image folders, label for "
+                        "tables): drop it, or use the option of this file's format.",
+                        'input 4; dense 2; loss mse; data "t.csv" image_size=8',
+                        'input 4; dense 2; loss mse; data "t.csv" label=y'),
+    "E721": Explanation("Save the data in a format nndsl reads (.npz, .npy, .csv, .parquet, an image or text folder), "
+                        "or install the plugin that reads it.",
+                        'input 4; dense 2; loss mse; data "t.xlsx"', 'input 4; dense 2; loss mse; data "t.csv"'),
     "E740": Explanation("The Keras model uses a layer class nndsl has no equivalent for: write it as a plugin "
                         "layer (docs/PLUGINS.md), or import with --partial to get a `# TODO` line in its place."),
     "E741": Explanation("A layer option or value nndsl cannot express (a custom initializer, a non-float32 dtype "
