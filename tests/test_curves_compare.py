@@ -196,3 +196,14 @@ def test_curves_and_compare_import_no_framework(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_tune_directory_stands_for_its_trials(tmp_path, capsys):
+    tune = tmp_path / "tune"
+    make_run(tune / "trials" / "0000", width=16, losses=[0.9, 0.8, 0.7])
+    make_run(tune / "trials" / "0001", width=32, losses=[0.9, 0.6, 0.4])
+    (tune / "tune.json").write_text("{}")
+    assert main(["compare", str(tune), "--sort", "val_loss", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [os.path.basename(r["path"]) for r in report["runs"]] == ["0001", "0000"]
+    assert "-dense 32 relu\n+dense 16 relu" in report["differences"]["specs"]["0000"]

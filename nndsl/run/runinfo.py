@@ -87,17 +87,29 @@ def best(run: RunInfo, metric: str) -> tuple[int, float] | None:
 
 def expand(paths: Sequence[str]) -> list[str]:
     """Run directories for the paths given: a directory holding runs (``runs/``) stands for each
-    run directly inside it, in name order; anything else is kept as given (and read as a run)."""
+    run inside it, in name order, one level down or, when none is, two (a tune directory's
+    ``trials/NNNN/``); anything else is kept as given (and read as a run)."""
     found: list[str] = []
     for path in paths:
         if os.path.isdir(path) and not os.path.isfile(os.path.join(path, outputs.RUN)):
-            inside = sorted(os.path.join(path, n) for n in os.listdir(path)
-                            if os.path.isfile(os.path.join(path, n, outputs.RUN)))
+            inside = _runs_in(path)
+            if not inside:
+                for sub in sorted(os.listdir(path)):
+                    if os.path.isdir(os.path.join(path, sub)):
+                        inside.extend(_runs_in(os.path.join(path, sub)))
             if inside:
                 found.extend(inside)
                 continue
         found.append(path)
     return found
+
+
+def _runs_in(folder: str) -> list[str]:
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    return [os.path.join(folder, n) for n in names if os.path.isfile(os.path.join(folder, n, outputs.RUN))]
 
 
 def read_run(path: str) -> RunInfo:
