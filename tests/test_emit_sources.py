@@ -105,3 +105,19 @@ def test_a_table_with_words_reaches_fit_through_tf_data_in_the_script_as_in_run(
         assert [w.decode() for w in gx["island"].numpy()[:, 0]] == [w.decode() for w in wx["island"].numpy()[:, 0]]
         np.testing.assert_array_equal(gx["body_mass_g"].numpy(), wx["body_mass_g"].numpy())
         np.testing.assert_array_equal(gy.numpy(), wy.numpy())
+
+
+@pytest.mark.slow
+def test_a_folder_script_adapts_preprocessing_on_its_streamed_training_rows(registry, tmp_path):
+    import subprocess
+    import sys
+
+    write_digit_folder(tmp_path / "photos", classes=(0, 1), per_class=15)
+    spec = ('input 28 28 1\nnormalization\nflatten\ndense 2 softmax\nloss sparse_categorical_crossentropy\n'
+            'fit epochs=1 seed=1\ndata "photos/"')
+    source = nndsl.emit(spec, registry=registry)
+    assert "adapt_preprocessing(model, features(train), ADAPT)" in source
+    (tmp_path / "script.py").write_text(source)
+    out = subprocess.run([sys.executable, "script.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "adapted normalization (Normalization)" in out.stdout and "test:" in out.stdout

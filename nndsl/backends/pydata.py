@@ -285,7 +285,8 @@ def data_lines(model: ir.Model, registry, *, data_dir: str = "", callbacks: list
         imports.add(f"{HELPERS}:adapt_preprocessing")
         constants.append("ADAPT = " + _lit({name: tuple(sources) for name, sources in adapt.items()})
                          + "  # layers adapted before fit, with the inputs each depends on")
-        main += ["for line in adapt_preprocessing(model, train[0], ADAPT):  # training rows only",
+        rows = "features(train)" if streams else "train[0]"  # a folder's train is a tf.data pipeline
+        main += [f"for line in adapt_preprocessing(model, {rows}, ADAPT):  # training rows only",
                  f'{INDENT}print("adapted", line)']
     if callbacks:
         main += ["callbacks = ["] + [f"{INDENT}{c}," for c in callbacks] + ["]"]

@@ -96,6 +96,15 @@ def part(paths, labels, rows, shuffle):
     return None if rows is None else dataset(paths[rows], labels[rows], shuffle)
 
 
+def features(ds):
+    """The inputs of a pipeline of (inputs, labels) batches (what preprocessing layers adapt on)."""
+    return ds.map(first)
+
+
+def first(x, y):
+    return x
+
+
 def file_bytes(path, offset=0, count=-1):
     """Bytes of a file (NumPy reads them: the script opens no file itself)."""
     return np.fromfile(path, dtype=np.uint8, count=count, offset=offset).tobytes()
