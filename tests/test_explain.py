@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from nndsl import codes
-from nndsl.check import check_source
+from nndsl.spacecheck import check_spaces
 from nndsl.diagnostics import Source, SpecError, UsageError
 from nndsl.tools.explain import explain
 from nndsl.tools.explanations import EXPLANATIONS
@@ -21,8 +21,9 @@ TABLE = dict(re.findall(r"^\| ([EW]\d{3}) \| [^|]+ \| `(.+)` \|$", LANGUAGE, re.
 
 
 def codes_of(text: str, registry) -> tuple[list[str], bool]:
+    """The codes a spec gets, checked as test_docs checks LANGUAGE.md's examples (search spaces allowed)."""
     try:
-        return [d.code for d in check_source(Source(text), registry).warnings], False
+        return [d.code for d in check_spaces(Source(text), registry).warnings], False
     except SpecError as e:
         return [d.code for d in e.diagnostics], True
 

@@ -108,6 +108,28 @@ EXPLANATIONS: dict[str, Explanation] = {
                         "input 3; dense 4; assert params < 10", "input 3; dense 4; assert params < 100"),
     "E605": Explanation("The assertion refers to something that does not exist; check the names.",
                         "input 3; dense 4; assert nope.shape == (4,)", "input 3; dense 4; assert params > 0"),
+    "E606": Explanation("A spec with search spaces (choice, int, uniform, ...) describes many models: tune it "
+                        "(nndsl tune), or write one value to run, emit or build it."),
+    "E607": Explanation("Write the search space as its signature says; spaces do not nest.",
+                        "input 3; dense choice(2, int(1, 3))", "input 3; dense choice(2, 3)"),
+    "E608": Explanation("Give bounds low < high (and a step that fits between them), or at least two options.",
+                        "input 3; dropout uniform(0.5, 0.1)", "input 3; dropout uniform(0.1, 0.5)"),
+    "E609": Explanation("Every value the space can take makes the model invalid: change the options, or the layers "
+                        "around them; the message shows the first failure.",
+                        "input 12; dense choice(12, 10); reshape (3, 4)", "input 12; dense 12; reshape choice((3, 4), (2, 6))"),
+    "E610": Explanation("Search spaces belong in the spec that is tuned, not in a file it includes: pass the value "
+                        "in as a block argument."),
+    "E710": Explanation("Turn strings into numbers first: stringlookup or textvectorization (adapted on the "
+                        "training data) before dense, embedding, ...",
+                        "input sex 1 dtype=string; dense 4", "input sex 1 dtype=string; stringlookup; dense 4"),
+    "E711": Explanation("The layer reads strings: give it a string input (`input x 1 dtype=string`), or drop it.",
+                        "input 3; stringlookup", "input 1 dtype=string; stringlookup"),
+    "W010": Explanation("Add normalization (adapted on the training data) or rescaling after the input, or scale "
+                        "the data before training."),
+    "W014": Explanation("Some values of the space make the model invalid; those trials fail. Narrow the space so "
+                        "every value works.",
+                        "input 4; dense choice(12, 6); reshape choice((3, 4), (2, 3))",
+                        "input 4; dense 12; reshape choice((3, 4), (2, 6))"),
     "E620": Explanation("A bug in nndsl or a plugin, not in your spec: rerun with --traceback and report it."),
     "E621": Explanation("Check the path and the file's permissions."),
     "E622": Explanation("Pass an expression: --set classes=10."),
