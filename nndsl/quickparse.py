@@ -237,7 +237,9 @@ def _line_statements(text: str, n: int) -> list | None:
     """The statements on one line, or None if the line is for Lark."""
     m = _PLAIN.match(text)
     if m is not None:
-        return _plain_line(m, n)
+        plain = _plain_line(m, n)
+        if plain is not None:
+            return plain
     try:
         toks = _tokens(text, n)
         out = []

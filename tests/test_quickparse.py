@@ -67,6 +67,7 @@ def test_every_spec_in_the_repository():
 def test_plain_lines_take_the_fast_path():
     taken, rest = quickparse.split("input 3\nx = dense 3\n  -> relu\ny = concat(x, x)\nlet a = 1\n")
     assert [s.target for s in taken] == [None, "y"]
+    assert quickparse.split("input x 3\noutput x\n")[1] == ";        \n;       \n"  # `output x` too
     assert rest.split("\n") == [";      ", "x = dense 3", "  -> relu", ";               ", "let a = 1", ""]
 
 
