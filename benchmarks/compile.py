@@ -127,9 +127,15 @@ def run_scaling(sizes: list[int], repeats: int) -> list[dict]:
     registry = default_registry()
     nndsl.check(chain_spec(2), registry=registry)  # warm: grammar, curated tables, imports
     rows = []
+    from nndsl.parser import MAX_SOURCE_CHARS
+
     for shape, make in SHAPES.items():
         for n in sizes:
             text = make(n)
+            if len(text) > MAX_SOURCE_CHARS:  # the flat expansion of 100,000 layers: past the size limit
+                print(f"({shape} of {n:,} layers skipped: {len(text):,} characters, over the "
+                      f"{MAX_SOURCE_CHARS:,} limit)")
+                continue
             source = Source(text, f"{shape}_{n}.nn")
             model = nndsl.check_source(source, registry).model
             assert len(model.nodes) == n, (shape, n, len(model.nodes))

@@ -208,38 +208,75 @@ def _split(items):
     return tuple(positional), tuple(keywords), tuple(late)
 
 
-# The commonest line of all, `dense 32 relu`: a name, then names and small integers.
-_PLAIN = re.compile(r"([A-Za-z_]\w*)((?:[ \t]+(?:[A-Za-z_]\w*|\d{1,18}))*)[ \t]*\Z", re.ASCII)
-_WORD = re.compile(r"[A-Za-z_]\w*|\d+", re.ASCII)
+# The commonest lines of all: `dense 32 relu`, `h = x -> dense 32 relu`, `y = add(h, x)`:
+# an optional name and `=`, then steps of names and small integers, plain or in parentheses.
+_W = r"(?:[A-Za-z_]\w*|\d{1,18})"
+_STEP = rf"[A-Za-z_]\w*(?:[ \t]+{_W})*|[A-Za-z_]\w*\([ \t]*(?:{_W}[ \t]*(?:,[ \t]*{_W}[ \t]*)*)?\)"
+_SIMPLE = re.compile(rf"(?:([A-Za-z_]\w*)[ \t]*=[ \t]*)?((?:{_STEP})(?:[ \t]*->[ \t]*(?:{_STEP}))*)[ \t]*\Z", re.ASCII)
+_PIECE = re.compile(r"([A-Za-z_]\w*)\(|[A-Za-z_]\w*|\d+|->|\)", re.ASCII)
 
 
-def _plain_line(m: re.Match, n: int) -> list | None:
-    name = m.group(1)
-    if name in _KEYWORDS:
-        return None
-    args = []
-    for w in _WORD.finditer(m.string, m.end(1), m.end(2)):
-        text = w.group()
-        span = Span(n, w.start() + 1, n, w.end() + 1)
-        if text[0].isdigit():
-            args.append(ast.Number(int(text), text, span))
-        elif text in _KEYWORDS:
-            return None
+def _simple_line(m: re.Match, n: int) -> list | None:
+    """Statements of a line `_SIMPLE` matched, built from its pieces; None if a keyword is in it."""
+    steps: list[ast.Call] = []
+    name = None          # the current step's name token: (text, start, end)
+    opener = False       # inside `name(...)`
+    args: list = []
+
+    def close(stop: int) -> None:
+        text, start, end = name
+        span = Span(n, start, n, stop)
+        if opener:
+            steps.append(ast.Call(text, (), (), span, Span(n, start, n, end), parenthesized=True,
+                                  paren_args=tuple(args)))
         else:
-            args.append(ast.Ident(text, span))
-    stop = args[-1].span.end_column if args else m.end(1) + 1
-    span = Span(n, 1, n, stop)
-    call = ast.Call(name, tuple(args), (), span, Span(n, 1, n, m.end(1) + 1))
-    return [ast.Statement(ast.Chain((call,), span), None, None, False, span)]
+            steps.append(ast.Call(text, tuple(args), (), span, Span(n, start, n, end)))
+
+    last = 0
+    for piece in _PIECE.finditer(m.string, m.start(2), m.end(2)):
+        text = piece.group()
+        start, end = piece.start() + 1, piece.end() + 1
+        if text == "->":
+            close(last)
+            name, args = None, []
+            continue
+        if text == ")":
+            last = end
+            continue
+        call_name = piece.group(1)
+        if name is None:
+            if (call_name or text) in _KEYWORDS:
+                return None
+            name, opener = ((call_name, start, start + len(call_name)), True) if call_name else ((text, start, end), False)
+            last = end
+            continue
+        if text in _KEYWORDS:
+            return None
+        if text[0].isdigit():
+            args.append(ast.Number(int(text), text, Span(n, start, n, end)))
+        else:
+            args.append(ast.Ident(text, Span(n, start, n, end)))
+        last = end
+    close(last)
+    chain_span = Span(n, steps[0].span.column, n, steps[-1].span.end_column)
+    chain = ast.Chain(tuple(steps), chain_span)
+    target = m.group(1)
+    if target is None:
+        return [ast.Statement(chain, None, None, False, chain_span)]
+    if target in _KEYWORDS:
+        return None
+    start = m.start(1) + 1
+    return [ast.Statement(chain, target, Span(n, start, n, m.end(1) + 1), False,
+                          Span(n, start, n, chain_span.end_column))]
 
 
 def _line_statements(text: str, n: int) -> list | None:
     """The statements on one line, or None if the line is for Lark."""
-    m = _PLAIN.match(text)
+    m = _SIMPLE.match(text)
     if m is not None:
-        plain = _plain_line(m, n)
-        if plain is not None:
-            return plain
+        simple = _simple_line(m, n)
+        if simple is not None:
+            return simple
     try:
         toks = _tokens(text, n)
         out = []

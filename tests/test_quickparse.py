@@ -49,6 +49,8 @@ CASES = [
     "input 3\r\ndense 3\r\n",
     "input 3\n\tdense\t3\f\n",
     "input 1\ndense 1 softmax\x0b\nadadelta 0.001\n\x0b\nloss bce\n",  # a vertical tab is not white space
+    "input x0 3\nh1 = x0 -> dense 32 relu->dense 2\nx1 = add(h1,x0)\ny = concat( x1 , 3 ) -> relu\nz = f()\n"
+    "if = dense 3\nq = dense 3 -> repeat 2\nw = output(x1)\noutput x1\n",
 ]
 
 
