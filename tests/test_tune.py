@@ -196,7 +196,7 @@ def test_resume_extends_a_finished_tune_without_repeating_values(spec, tmp_path,
 
 @pytest.mark.slow
 def test_a_killed_tune_resumes_and_reruns_the_cut_trial(spec, tmp_path):
-    spec.write_text(SPEC.format(epochs=30))
+    spec.write_text(SPEC.format(epochs=12))
     out = tmp_path / "t"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.Popen([sys.executable, "-m", "nndsl.cli", "tune", str(spec), "--trials", "2", "--seed", "5",
@@ -208,7 +208,7 @@ def test_a_killed_tune_resumes_and_reruns_the_cut_trial(spec, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     cut = json.loads((out / "trials" / "0000" / "state.json").read_text())["epoch"]
-    assert cut < 30
+    assert cut < 12
     spec.write_text(SPEC.format(epochs=1))  # the tune keeps its own copy of the spec
     assert main(["tune", "--resume", str(out), "--quiet"]) == 0
     table = rows(out / "trials.csv")
@@ -217,7 +217,7 @@ def test_a_killed_tune_resumes_and_reruns_the_cut_trial(spec, tmp_path):
     # the cut trial ran again with the same values, to the end
     assert [table[1][k] for k in ("dense@3", "dropout@4", "adam@6")] == \
         [table[0][k] for k in ("dense@3", "dropout@4", "adam@6")]
-    assert table[1]["epochs"] == "30"
+    assert table[1]["epochs"] == "12"
 
 
 @pytest.mark.slow
