@@ -14,7 +14,7 @@ the training rows repeated to ``--rows`` as in full MNIST), it trains two ways, 
 It prints, per model: samples/second of ``fit`` (median over repeats, the first epoch's
 tracing included as a user would see it), the ratio (b)/(a), test accuracy (median), and the
 training FLOP rate (6 x multiply-adds per sample: forward 2, backward 4; multiply-adds
-counted from the IR's shapes) beside the machine's peak, measured as a large float32 matmul
+counted by the IR, Model.macs: each layer's count_macs rule, attention included) beside the machine's peak, measured as a large float32 matmul
 in NumPy (median of 5).
 
 Run: ``python benchmarks/train.py`` (about 10 minutes on 2 cores);
@@ -56,6 +56,34 @@ dense 512 relu
 dense 10 softmax
 rmsprop 0.001
 loss categorical_crossentropy
+metrics accuracy
+fit batch_size=128
+"""
+
+# The zoo's ResNet-50 (spec/examples/zoo/resnet50.nn: std/resnet's bottleneck stages) at a size
+# this 2-core machine trains in seconds: one block per stage, 8/16/32 filters, on the 28x28 digits.
+RESNET_SPEC = """include std/resnet
+input 28 28 1
+conv2d 16 3 padding=same -> batchnorm epsilon=1.001e-5 -> relu
+bottleneck_stage 8 1 stride=1
+bottleneck_stage 16 1
+bottleneck_stage 32 1
+globalavgpool2d -> dense 10 softmax
+adam 0.001
+loss sparse_categorical_crossentropy
+metrics accuracy
+fit batch_size=128
+"""
+
+# The zoo's Transformer (spec/examples/zoo/transformer_text.nn: std/transformer's encoder, learned
+# positions) reduced to the digits: each image is 28 tokens (its rows) of 28 pixels.
+TRANSFORMER_SPEC = """include std/transformer
+input 28 28
+dense 32 -> positionembedding 28
+transformer_encoder 2 32
+globalavgpool1d -> dropout 0.1 -> dense 10 softmax
+adam 0.001
+loss sparse_categorical_crossentropy
 metrics accuracy
 fit batch_size=128
 """
@@ -116,6 +144,58 @@ def tutorial_convnet():
     return model
 
 
+def tutorial_resnet():
+    """RESNET_SPEC as keras.applications.resnet writes a bottleneck block (functional API)."""
+    import keras
+    from keras import layers
+
+    def bn(t):
+        return layers.BatchNormalization(epsilon=1.001e-5)(t)
+
+    def block(x, filters, stride):
+        s = bn(layers.Conv2D(4 * filters, 1, strides=stride)(x))
+        y = layers.Activation("relu")(bn(layers.Conv2D(filters, 1, strides=stride)(x)))
+        y = layers.Activation("relu")(bn(layers.Conv2D(filters, 3, padding="same")(y)))
+        y = bn(layers.Conv2D(4 * filters, 1)(y))
+        return layers.Activation("relu")(layers.Add()([s, y]))
+
+    inputs = keras.Input((28, 28, 1))
+    x = layers.Activation("relu")(bn(layers.Conv2D(16, 3, padding="same")(inputs)))
+    x = block(x, 8, 1)
+    x = block(x, 16, 2)
+    x = block(x, 32, 2)
+    outputs = layers.Dense(10, activation="softmax")(layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.Adam(0.001), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def tutorial_transformer():
+    """TRANSFORMER_SPEC as the keras.io "Text classification with Transformer" example writes it."""
+    import keras
+    from keras import layers
+
+    class PositionAdd(layers.Layer):
+        def build(self, shape):
+            self.pos = self.add_weight(shape=(shape[1], shape[2]), initializer="uniform")
+
+        def call(self, x):
+            return x + self.pos
+
+    inputs = keras.Input((28, 28))
+    x = PositionAdd()(layers.Dense(32)(inputs))
+    a = layers.Dropout(0.1)(layers.MultiHeadAttention(num_heads=2, key_dim=32)(x, x))
+    h = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([x, a]))
+    f = layers.Dropout(0.1)(layers.Dense(32)(layers.Dense(32, activation="relu")(h)))
+    x = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([h, f]))
+    x = layers.Dropout(0.1)(layers.GlobalAveragePooling1D()(x))
+    model = keras.Model(inputs, layers.Dense(10, activation="softmax")(x))
+    model.compile(optimizer=keras.optimizers.Adam(0.001), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -134,23 +214,14 @@ def cases() -> dict[str, Case]:
         "wide": Case("mlp 784-512-512-10", WIDE_SPEC, tutorial_wide, 60_000),
         # A convnet epoch on 60,000 rows takes minutes on 2 CPU cores; --rows overrides.
         "convnet": Case("convnet", conv, tutorial_convnet, 12_000),
+        "resnet": Case("zoo resnet (reduced)", RESNET_SPEC, tutorial_resnet, 3_000),
+        "transformer": Case("zoo transformer (reduced)", TRANSFORMER_SPEC, tutorial_transformer, 6_000),
     }
 
 
 def macs_per_sample(model) -> int:
-    """Multiply-adds of one forward pass: weights (without biases) x output positions."""
-    total = 0
-    for node in model.nodes:
-        attrs = dict(node.attrs)
-        weights = node.params.trainable
-        if not weights or node.op not in ("dense", "conv1d", "conv2d", "conv3d"):
-            continue
-        channels = node.shape[-1]
-        if attrs.get("use_bias", True):
-            weights -= channels
-        positions = int(np.prod(node.shape[:-1])) if len(node.shape) > 1 else 1
-        total += weights * positions
-    return total
+    """Multiply-adds of one forward pass: the IR's count (each layer's ``count_macs`` rule, attention included)."""
+    return model.macs
 
 
 def peak_flops(n: int = 2048, repeats: int = 5) -> float:
@@ -371,11 +442,12 @@ def side_by_side(args, argv: list[str], backends: list[str], peak: float) -> int
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="mlp,convnet,wide", help="comma-separated: mlp, convnet, wide")
+    parser.add_argument("--models", default="mlp,convnet,wide,resnet,transformer", help="comma-separated: mlp, convnet, wide, resnet, transformer")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rows", type=int, default=None,
-                        help="training rows (default: 60,000 for the MLPs, 12,000 for the convnet)")
+                        help="training rows (default: 60,000 for the MLPs, 12,000 for the convnet, "
+                             "6,000 for the transformer, 3,000 for the resnet)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--plan", action="append", default=[], metavar="KEY=VALUE",
                         help="override nndsl's training plan, e.g. steps_per_execution=1, pipeline=tfdata")

@@ -60,3 +60,26 @@ def test_normalization_csv_benchmark_runs():
                  "--variants", "raw", "normalization")
     assert "300 rows x 98 pixel columns (0..255), 1 epochs" in text
     assert text.count("| raw |") == 1 and text.count("| normalization |") == 1
+
+
+def test_zoo_benchmark_models_match_their_hand_written_keras():
+    """The reduced zoo ResNet/Transformer written by hand are the same models nndsl builds (Keras is the oracle)."""
+    import importlib.util
+
+    import nndsl
+    from nndsl.plugins import default_registry
+
+    spec = importlib.util.spec_from_file_location("bench_train", os.path.join(ROOT, "benchmarks", "train.py"))
+    train = importlib.util.module_from_spec(spec)
+    sys.modules["bench_train"] = train  # its dataclasses look their module up
+    try:
+        spec.loader.exec_module(train)
+    finally:
+        sys.modules.pop("bench_train", None)
+    registry = default_registry()
+    for name in ("resnet", "transformer"):
+        case = train.cases()[name]
+        ir_model = nndsl.check(case.spec, registry=registry)
+        by_hand = case.tutorial()
+        assert by_hand.count_params() == nndsl.build(ir_model, registry=registry).count_params() == ir_model.params.total
+        assert train.macs_per_sample(ir_model) > 0
