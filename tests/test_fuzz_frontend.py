@@ -34,12 +34,14 @@ _SCALE = int(os.environ.get("NNDSL_FUZZ_EXAMPLES", "0") or 0)
 
 def examples(ci: int) -> settings:
     """``ci`` examples by default (sized for CI on two cores); NNDSL_FUZZ_EXAMPLES for long runs."""
-    return settings(max_examples=_SCALE or ci, deadline=3000, print_blob=True,
+    return settings(max_examples=_SCALE or ci, deadline=None, print_blob=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-# Time per check: generous for a loaded 2-core CI box; a hang or a blow-up takes far longer.
-TIME_LIMIT_S = 2.0
+# Not a speed test (speed lives in benchmarks/compile.py): a guard against a hang or an
+# exponential blow-up, far above any check's time even on a 2-core box at load 12, where the
+# old 2 s limit failed once on a sound example.
+TIME_LIMIT_S = 30.0
 
 
 def assert_diagnostics_sound(err: SpecError) -> None:

@@ -92,6 +92,16 @@ def test_a_clean_zoo_spec_has_no_diagnostics(client):
     assert published["diagnostics"] == []
 
 
+def test_a_tunable_spec_opens_clean_and_a_bad_choice_is_reported_at_its_space(client):
+    # Before: analyze() reported E606 on every search space, so a valid tunable spec showed errors.
+    text = "input 784\ndense choice(32, 64) relu\ndropout uniform(0.1, 0.5)\ndense 10 softmax\nadam\nloss mse\n"
+    assert client.open("untitled:tunable.nn", text)["diagnostics"] == []
+    bad = "input 28 28\nflatten\ndense choice(96, 100) relu\nreshape (10, 10)\ndense 10\nadam\nloss mse\n"
+    diags = client.open("untitled:bad_space.nn", bad)["diagnostics"]
+    assert [(d["code"], d["range"]["start"]["line"]) for d in diags] == [("E609", 2)]
+    assert "96" in diags[0]["message"]
+
+
 def test_hover_on_a_layer_shows_its_output_shape_params_and_macs(client):
     path = ZOO / "unet.nn"
     text = path.read_text()
