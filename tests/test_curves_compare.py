@@ -165,11 +165,58 @@ def test_curves_and_compare_read_what_nndsl_run_wrote(tmp_path, capsys, monkeypa
     (tmp_path / "t.nn").write_text(SPEC.format(width=4, epochs=2) + 'data "d.npz"\n')
     assert main(["run", str(tmp_path / "t.nn"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     capsys.readouterr()
+    if _has_matplotlib():
+        svg = (tmp_path / "run" / "curves.svg").read_text()  # nndsl run drew its own curves
+        assert svg.startswith("<?xml")
     assert main(["curves", str(tmp_path / "run")]) == 0
     assert "  run  train " in capsys.readouterr().out
     assert main(["compare", str(tmp_path / "run"), "--json"]) == 0
     run = json.loads(capsys.readouterr().out)["runs"][0]
     assert run["state"] == "finished" and run["epochs"] == 2 and set(run["metrics"]["test"]) == {"loss", "accuracy"}
+
+
+def _has_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_draw_run_curves_writes_curves_svg_into_the_run(tmp_path):
+    pytest.importorskip("matplotlib")
+    from nndsl.run.curves import draw_run_curves
+
+    run = make_run(tmp_path / "a")
+    assert draw_run_curves(str(run)) is None
+    svg = (run / "curves.svg").read_text()
+    assert svg.startswith("<?xml") and "accuracy" in svg and "loss" in svg
+    assert not [n for n in os.listdir(run) if n.startswith(".tmp")]
+    outputs.RunDir(str(run)).discard(remove_directory=False)  # a discarded run takes its curves too
+    assert not (run / "curves.svg").exists()
+
+
+def test_draw_run_curves_without_matplotlib_gives_the_install_hint(tmp_path, monkeypatch):
+    from nndsl.run.curves import draw_run_curves
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    run = make_run(tmp_path / "a")
+    assert draw_run_curves(str(run)) == ("curves.svg not drawn: pip install 'nndsl[plot]' (matplotlib) to get it; "
+                                         "nndsl curves RUN prints them as text")
+    assert not (run / "curves.svg").exists()
+
+
+def test_a_failure_to_draw_is_a_warning_not_an_error(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from nndsl.run import curves
+
+    def broken(runs, path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(curves, "write_image", broken)
+    run = make_run(tmp_path / "a")
+    assert curves.draw_run_curves(str(run)) == "warning: curves.svg not drawn: OSError: disk full"
+    assert not (run / "curves.svg").exists()
 
 
 def test_a_folder_of_runs_stands_for_each_run_and_sort_puts_the_best_first(tmp_path, capsys):

@@ -65,6 +65,7 @@ def test_run_writes_a_complete_run_directory(spec, tmp_path, capsys):
     names = set(os.listdir(out))
     assert {"model.keras", "history.csv", "metrics.json", "spec.nn", "run.json", "state.json", "model.svg"} <= names
     assert (out / "model.svg").read_text().startswith("<?xml")
+    assert (out / "curves.svg").read_text().startswith("<?xml")  # matplotlib is in the test extra
     assert not [n for n in names if n.startswith(".")], names  # no lock, no temporary files left
     assert (out / "spec.nn").read_text() == spec.read_text()
     rows = history_rows(out)
@@ -78,6 +79,15 @@ def test_run_writes_a_complete_run_directory(spec, tmp_path, capsys):
     assert metrics["samples_per_second"] > 0 and metrics["wall_time_s"] >= metrics["fit_time_s"] > 0
     assert metrics["device"]["kind"] in ("CPU", "GPU")
 
+
+
+def test_run_without_matplotlib_says_once_how_to_get_curves_and_succeeds(spec, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    out = tmp_path / "run"
+    assert run_cli("run", spec, "--out", out, "--seed", 1) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("pip install 'nndsl[plot]'") == 1
+    assert (out / "model.keras").exists() and not (out / "curves.svg").exists()
 
 def test_model_loads_in_a_process_that_never_imported_nndsl(spec, tmp_path):
     out = tmp_path / "run"

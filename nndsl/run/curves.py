@@ -118,3 +118,29 @@ def write_image(runs: Sequence[RunInfo], path: str) -> str:
     finally:
         plt.close(fig)
     return path
+
+
+PLOT_HINT = "curves.svg not drawn: pip install 'nndsl[plot]' (matplotlib) to get it; nndsl curves RUN prints them as text"
+
+
+def draw_run_curves(run_path: str) -> str | None:
+    """Draw ``curves.svg`` into a run directory that just ended; returns a line to show, or None.
+
+    Called by ``nndsl run`` after the last files are written. Drawing is a courtesy, never a
+    reason for a run to fail: no matplotlib gives the install hint, any other failure a
+    warning line (the run's model, history and metrics are already saved).
+    """
+    from .runinfo import read_run
+
+    try:
+        import matplotlib  # noqa: F401 - only to know whether it is there
+    except ImportError:
+        return PLOT_HINT
+    try:
+        run = read_run(run_path)
+        if not run.history:
+            return None
+        write_image([run], os.path.join(run_path, outputs.CURVES))
+    except Exception as e:  # noqa: BLE001 - a figure must never cost a trained run
+        return f"warning: curves.svg not drawn: {type(e).__name__}: {e}"
+    return None

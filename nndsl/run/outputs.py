@@ -9,6 +9,8 @@ Layout of ``runs/<model>-<timestamp>/``::
     spec.nn            a copy of the spec that was trained
     run.json           how the run was started (what ``--resume`` needs)
     state.json         the last finished epoch and its checkpoint file
+    model.svg          a picture of the model (nndsl diagram)
+    curves.svg         loss and every metric per epoch, training and validation (with nndsl[plot])
     ckpt-NNNN.keras    that checkpoint (model + optimizer state; ``Trainer.checkpoint_suffix``)
 
 Every file is written to a temporary name in the same directory and renamed over the real
@@ -37,6 +39,7 @@ HISTORY = "history.csv"
 METRICS = "metrics.json"
 SPEC = "spec.nn"
 DIAGRAM = "model.svg"  # nndsl diagram's picture of the model (blocks folded)
+CURVES = "curves.svg"  # loss and metrics per epoch (nndsl[plot]; drawn when a run ends)
 RUN = "run.json"
 STATE = "state.json"
 RUN_FILES = (MODEL, HISTORY, METRICS, RUN, STATE)
@@ -243,7 +246,7 @@ class RunDir:
         Only the run's own files go; the directory too when this run created it and it is
         then empty (anything else a user or callback put there stays).
         """
-        for name in RUN_FILES + (SPEC, DIAGRAM):
+        for name in RUN_FILES + (SPEC, DIAGRAM, CURVES):
             try:
                 os.unlink(self.file(name))
             except OSError:

@@ -412,6 +412,12 @@ def _train(model: ir.Model, settings: dict, run_dir: RunDir, trainer, reporter: 
     outputs.save_with(run_dir.file(trainer.model_file), trainer.save)
     outputs.write_text(run_dir.file(outputs.HISTORY), outputs.history_csv(history))
     outputs.write_json(run_dir.file(outputs.METRICS), metrics)
+    if placement.is_chief and history:
+        from .curves import draw_run_curves
+
+        note = draw_run_curves(run_dir.path)
+        if note:
+            reporter.info(note)
     _report_end(reporter, run_dir.path, metrics)
     if interrupted:
         raise KeyboardInterrupt
