@@ -25,6 +25,7 @@ Timings are printed, never asserted.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import os
 import statistics
@@ -308,12 +309,25 @@ def run_nndsl(ir_model, registry, x, y, x_test, y_test, epochs: int, batch_size:
     import nndsl
     from nndsl.perf import training_plan
 
+    import keras
+
+    overrides = dict(overrides)
+    # precision=mixed_bfloat16 (a measurement, not yet a plan setting): Keras' global dtype
+    # policy while nndsl builds, trains and evaluates the model; float32 again afterwards.
+    precision = overrides.pop("precision", None)
     plan = training_plan(ir_model, len(x), {"batch_size": batch_size, **overrides}, backend=backend, device=device)
-    model = nndsl.build(ir_model, registry=registry, **plan.compile_options)
-    t = time.perf_counter()
-    model.fit(**plan.fit_arguments(x, y), epochs=epochs, verbose=0)
-    seconds = time.perf_counter() - t
-    accuracy = float(model.evaluate(x_test, y_test, verbose=0, return_dict=True)["accuracy"])
+    if precision:
+        keras.config.set_dtype_policy(precision)
+    try:
+        model = nndsl.build(ir_model, registry=registry, **plan.compile_options)
+        t = time.perf_counter()
+        model.fit(**plan.fit_arguments(x, y), epochs=epochs, verbose=0)
+        seconds = time.perf_counter() - t
+        accuracy = float(model.evaluate(x_test, y_test, verbose=0, return_dict=True)["accuracy"])
+    finally:
+        keras.config.set_dtype_policy("float32")
+    if precision:
+        plan = dataclasses.replace(plan, notes=plan.notes + (f"dtype policy {precision} (given)",))
     return seconds, accuracy, plan
 
 
@@ -450,7 +464,8 @@ def main(argv: list[str] | None = None) -> int:
                              "6,000 for the transformer, 3,000 for the resnet)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--plan", action="append", default=[], metavar="KEY=VALUE",
-                        help="override nndsl's training plan, e.g. steps_per_execution=1, pipeline=tfdata")
+                        help="override nndsl's training plan, e.g. steps_per_execution=1, pipeline=tfdata, "
+                             "jit_compile=true; precision=mixed_bfloat16 sets Keras' dtype policy for nndsl's side")
     parser.add_argument("--backends", default=None, metavar="B1,B2",
                         help="Keras backends to compare side by side, e.g. tensorflow,jax,torch "
                              "(default: only the current one, KERAS_BACKEND)")

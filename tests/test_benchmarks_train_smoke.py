@@ -44,8 +44,9 @@ def test_train_benchmark_puts_keras_backends_side_by_side():
 
 def test_train_benchmark_applies_plan_overrides():
     text = bench("train.py", "--models", "mlp", "--epochs", "1", "--repeats", "1", "--rows", "300",
-                 "--plan", "steps_per_execution=1", "--plan", "pipeline=numpy")
+                 "--plan", "steps_per_execution=1", "--plan", "pipeline=numpy", "--plan", "precision=mixed_bfloat16")
     assert "steps_per_execution 1 (given" in text and "pipeline numpy (given)" in text
+    assert "dtype policy mixed_bfloat16 (given)" in text
 
 
 def test_memory_benchmark_compares_nndsl_run_with_hand_written_keras():
