@@ -45,18 +45,29 @@ def build(spec: Spec, backend: str | None = None, registry: Registry | None = No
         model = nndsl.build("input 784; dense 32 relu; dense 10 softmax; rmsprop 0.001; loss mse")
         model.fit(x, y)
     """
-    from .backends.base import choose_backend
-
     registry = _registry(registry)
     model = to_model(spec, registry)
-    return choose_backend(model, registry, backend).build(model, registry, compile=compile, **options)
+    return _checked_backend(model, registry, backend, training=compile).build(model, registry, compile=compile,
+                                                                              **options)
 
 
 def emit(spec: Spec, fmt: str = "python", backend: str | None = None, registry: Registry | None = None,
          **options: Any) -> str:
     """Source text for a spec (``fmt="python"``: a standalone Keras script)."""
-    from .backends.base import choose_backend
-
     registry = _registry(registry)
     model = to_model(spec, registry)
-    return choose_backend(model, registry, backend).emit(model, registry, fmt, **options)
+    return _checked_backend(model, registry, backend).emit(model, registry, fmt, **options)
+
+
+def _checked_backend(model: ir.Model, registry: Registry, name: str | None, training: bool = True):
+    """The backend, once it can lower everything the model uses (a BackendError lists every
+    construct it cannot, by line); ``training=False``: only what building the model needs."""
+    from .backends.base import choose_backend, get_backend, require_lowerable
+
+    if name is not None:
+        named = get_backend(registry, name)
+        require_lowerable(named, model, registry, training=training and named.compiles)
+    backend = choose_backend(model, registry, name)
+    if name is None:
+        require_lowerable(backend, model, registry, training=training and backend.compiles)
+    return backend

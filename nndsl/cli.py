@@ -76,17 +76,58 @@ def _space_json(check) -> dict:
             "models_checked": check.checked, "models_valid": check.valid, "exhaustive": check.exhaustive}
 
 
+def _print_lowering_warnings(registry, backend) -> None:
+    """Clashes and failures of plugins' ``nndsl_lowerings`` hooks for ``backend``'s table."""
+    for w in backend.lowerings(registry).warnings:
+        print(f"nndsl: warning: {w}", file=sys.stderr)
+
+
+def _lowerable(result, registry, backend, training: bool = True) -> None:
+    """Raise every construct of a checked spec ``backend`` cannot lower (E700/E701), all at once."""
+    from .backends.base import require_lowerable
+
+    require_lowerable(backend, result.model, registry, training=training, source=result.source,
+                      sources=result.sources)
+
+
+def _backend_for(result, registry, name: str | None, training: bool = True):
+    """The backend named (or the default for the model), once everything it must lower does:
+    plugins' lowering warnings printed, then E700/E701 diagnostics for all it cannot lower."""
+    from .backends.base import choose_backend, get_backend
+
+    if name is not None:
+        backend = get_backend(registry, name)
+        _print_lowering_warnings(registry, backend)
+        _lowerable(result, registry, backend, training)
+    backend = choose_backend(result.model, registry, name)
+    if name is None:
+        _print_lowering_warnings(registry, backend)
+        _lowerable(result, registry, backend, training)
+    return backend
+
+
 def cmd_check(args) -> int:
     from .diagnostics import SpecError, UsageError
+    from .errors import BackendError
     from .spacecheck import SpaceCheck
     from . import ir
 
     registry = _registry()
+    backend = None
+    if args.backend is not None:
+        from .backends.base import get_backend
+
+        backend = get_backend(registry, args.backend)
+        _print_lowering_warnings(registry, backend)
     status = ExitCode.OK
     report = []
     for path in args.files:
         try:
             result = _load_spaces(path, registry, data_files=True, args=args)
+            if backend is not None:  # a spec with search spaces: its reference model
+                checked = result.result if isinstance(result, SpaceCheck) else result
+                _lowerable(checked, registry, backend)
+                backend.check_supported(checked.model, registry)
         except UsageError as e:  # one unreadable file does not stop the others
             if status == ExitCode.OK:
                 status = ExitCode.USAGE
@@ -94,6 +135,14 @@ def cmd_check(args) -> int:
                 report.append({"file": path, "ok": False, "error": str(e)})
             else:
                 print(f"nndsl: error: {e}", file=sys.stderr)
+            continue
+        except BackendError as e:  # the backend's own refusal (keras-sequential: not a chain)
+            if status == ExitCode.OK:
+                status = ExitCode.USAGE
+            if args.format == "json":
+                report.append({"file": path, "ok": False, "error": str(e)})
+            else:
+                print(f"nndsl: error: {path}: {e}", file=sys.stderr)
             continue
         except SpecError as e:
             status = ExitCode.SPEC_ERROR
@@ -302,7 +351,6 @@ def _spec_dir_from_script(spec: str, output: str | None) -> str:
 
 def cmd_emit(args) -> int:
     from . import ir
-    from .backends.base import choose_backend
     from .diagnostics import UsageError
 
     registry = _registry()
@@ -314,7 +362,7 @@ def cmd_emit(args) -> int:
             raise UsageError("--seed applies to the Python script, not to --ir")
         text = json.dumps(ir.to_json(model), indent=2) + "\n"
     else:
-        backend = choose_backend(model, registry, args.backend)
+        backend = _backend_for(result, registry, args.backend)
         fmt = args.format or "python"
         options = {}
         if fmt == "python":
@@ -556,6 +604,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text", help="diagnostics format")
     p.add_argument("--ir", action="store_true", help="print the checked IR as JSON (with --format json: "
                                                      "as the 'ir' field of each file's report)")
+    p.add_argument("--backend", metavar="NAME", help="also report (E700/E701) every construct this backend "
+                   "cannot lower: keras-sequential, keras-functional, or a plugin's (nndsl plugins lists them)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("summary", help="a table of layers, output shapes and parameter counts")

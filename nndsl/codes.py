@@ -86,6 +86,9 @@ MISSING_DATA_FILE = "E505"
 # E72x: data sources (data "PATH")
 DATA_OPTION = "E720"
 UNKNOWN_DATA_FORMAT = "E721"
+# E70x: the backend chosen with --backend (nndsl check --backend, run, emit, build)
+NO_LOWERING = "E700"
+UNSUPPORTED_OPTION = "E701"
 
 # Wxxx: warnings
 UNUSED_INPUT = "W001"
@@ -164,6 +167,8 @@ DESCRIPTIONS: dict[str, str] = {
     MISSING_DATA_FILE: "the data file does not exist",
     DATA_OPTION: "a data option that does not apply to this kind of data file or folder",
     UNKNOWN_DATA_FORMAT: "a data path whose kind of file no registered data format reads",
+    NO_LOWERING: "a construct the chosen backend has no lowering for",
+    UNSUPPORTED_OPTION: "a value or option the chosen backend cannot honour",
     UNUSED_INPUT: "an input that no output depends on",
     DEAD_BRANCH: "layers that no output depends on",
     NO_LOSS: "no loss given (needed to train)",

@@ -100,6 +100,17 @@ class Training:
     loss_options: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
     # (output name, weight of its loss in the total); outputs not listed weigh 1.
     loss_weights: tuple[tuple[str, float], ...] = ()
+    # Where the spec writes each loss and metric (parallel to ``losses``/``metrics``; None: not
+    # known, e.g. an IR from an older JSON) and its fit statement: diagnostics about them point there.
+    loss_spans: tuple[Span | None, ...] = ()
+    metric_spans: tuple[Span | None, ...] = ()
+    fit_span: Span | None = None
+
+    def loss_span(self, index: int) -> Span | None:
+        return self.loss_spans[index] if index < len(self.loss_spans) else None
+
+    def metric_span(self, index: int) -> Span | None:
+        return self.metric_spans[index] if index < len(self.metric_spans) else None
 
     @property
     def fit_options(self) -> Mapping[str, Any]:
@@ -214,11 +225,14 @@ def to_json(model: Model) -> dict:
                 "name": t.optimizer.name, "attrs": {k: _jsonable(v) for k, v in t.optimizer.attrs},
                 "explicit": list(t.optimizer.explicit), "span": _span_json(t.optimizer.span)},
             "losses": [{"output": o or None, "loss": name,
-                        "options": {k: _jsonable(v) for k, v in dict(t.loss_options).get(o, ())}}
-                       for o, name in t.losses],
+                        "options": {k: _jsonable(v) for k, v in dict(t.loss_options).get(o, ())},
+                        "span": _span_json(t.loss_span(i))}
+                       for i, (o, name) in enumerate(t.losses)],
             "loss_weights": {o: w for o, w in t.loss_weights},
-            "metrics": [{"output": o or None, "metric": name} for o, name in t.metrics],
+            "metrics": [{"output": o or None, "metric": name, "span": _span_json(t.metric_span(i))}
+                        for i, (o, name) in enumerate(t.metrics)],
             "fit": {k: _jsonable(v) for k, v in t.fit},
+            "fit_span": _span_json(t.fit_span),
             "data": None if t.data is None else {"kind": t.data.kind, "value": t.data.value,
                                                  "options": {k: _jsonable(v) for k, v in t.data.options},
                                                  "span": _span_json(t.data.span)},
@@ -269,5 +283,8 @@ def from_json(data: Mapping[str, Any]) -> Model:
             callbacks=tuple(Callback(c["name"], tuple((k, _tuplify(v)) for k, v in c["options"].items()),
                                      _span_from(c.get("span")))
                             for c in t["callbacks"]),
+            loss_spans=tuple(_span_from(x.get("span")) for x in t["losses"]),
+            metric_spans=tuple(_span_from(x.get("span")) for x in t["metrics"]),
+            fit_span=_span_from(t.get("fit_span")),
         ),
     )

@@ -100,19 +100,74 @@ def check_entry(entry: Any, owner: str, backend: str) -> Lowering:
 
 @dataclass(frozen=True)
 class Use:
-    """One construct a model uses: ``(kind, name)`` and where the spec writes it."""
+    """One construct a model uses: ``(kind, name)``, where the spec writes it, and in what."""
 
     kind: str
     name: str
     span: Any = None
-    where: str = ""
+    where: str = ""      # the layer (tensor name) or statement it is used in, for messages
+
+
+# Kinds a model needs for training only (the optimizer and what compile/fit take); the rest
+# are needed to build the model at all.
+TRAINING_KINDS = ("optimizer", "loss", "metric", "callback", "schedule")
+
+
+@dataclass(frozen=True)
+class Gap:
+    """One construct a backend cannot lower in a model: a diagnostic waiting for its code.
+
+    Args:
+        kind: the construct's kind (:data:`KINDS`), or ``"option"`` for a value or option the
+            backend cannot honour although it lowers the construct itself.
+        name: its name (``"bidirectional"``, ``"class_weight"``).
+        span: where the spec writes it (None: nowhere in particular).
+        message: the sentence users read: ``layer 'bidirectional' has no lowering in backend 'torch'``.
+        hint: how to get past it, or None.
+        training: True when only training needs it (``nndsl.build`` of the model still works).
+    """
+
+    kind: str
+    name: str
+    span: Any
+    message: str
+    hint: str | None = None
+    training: bool = False
+
+
+def _object_uses(value: Any, registry, span, where: str, kind_hint: str | None) -> Iterator[Use]:
+    """Configured objects anywhere in a value (and a bare name of ``kind_hint``'s table)."""
+    from .params import Configured
+
+    if isinstance(value, Configured):
+        definition = getattr(registry, value.kind + "s", {}).get(value.name)
+        yield Use(value.kind, definition.name if definition is not None else value.name, span, where)
+        for _, inner in value.options:
+            yield from _object_uses(inner, registry, span, where, None)
+    elif isinstance(value, tuple):
+        for inner in value:
+            yield from _object_uses(inner, registry, span, where, None)
+    elif isinstance(value, str) and kind_hint is not None:
+        definition = getattr(registry, kind_hint + "s", {}).get(value)
+        if definition is not None:
+            yield Use(kind_hint, definition.name, span, where)
+
+
+def _object_kind(kind) -> str | None:
+    """The singular table name a parameter kind names objects of (``initializer``), or None."""
+    from .params import Object, Optional
+
+    if isinstance(kind, Optional):
+        kind = kind.inner
+    return kind.kind if isinstance(kind, Object) else None
 
 
 def uses(model, registry) -> Iterator[Use]:
     """Every ``(kind, name)`` the model needs lowered, in source order, with its span.
 
     Layers (and a wrapped layer, ``bidirectional lstm``), activations named in layer
-    arguments, the optimizer, losses, metrics and callbacks.
+    arguments, regularizers, constraints and initializers in layer arguments, the optimizer
+    and its learning-rate schedule, losses, metrics and callbacks (and objects in their options).
     """
     from .params import Activation, Optional
 
@@ -134,18 +189,24 @@ def uses(model, registry) -> Iterator[Use]:
             value = attrs.get(p.name)
             if is_activation(p.kind) and isinstance(value, str):
                 yield Use("activation", value, node.span, node.name)
+            else:
+                yield from _object_uses(value, registry, node.span, node.name, _object_kind(p.kind))
     t = model.training
     if t.optimizer is not None:
         opt = registry.optimizers.get(t.optimizer.name)
         yield Use("optimizer", opt.name if opt else t.optimizer.name, t.optimizer.span)
-    for _, name in t.losses:
+        for _, value in t.optimizer.attrs:
+            yield from _object_uses(value, registry, t.optimizer.span, t.optimizer.name, None)
+    for i, (_, name) in enumerate(t.losses):
         loss = registry.losses.get(name)
-        yield Use("loss", loss.name if loss else name, getattr(t, "span", None))
-    for _, name in t.metrics:
+        yield Use("loss", loss.name if loss else name, t.loss_span(i))
+    for i, (_, name) in enumerate(t.metrics):
         metric = registry.metrics.get(name)
-        yield Use("metric", metric.name if metric else name, getattr(t, "span", None))
+        yield Use("metric", metric.name if metric else name, t.metric_span(i))
     for cb in t.callbacks:
         yield Use("callback", cb.name, cb.span)
+        for _, value in cb.options:
+            yield from _object_uses(value, registry, cb.span, cb.name, None)
 
 
 def missing(model, registry, table: LoweringTable, kinds) -> list[Use]:
@@ -160,3 +221,9 @@ def missing(model, registry, table: LoweringTable, kinds) -> list[Use]:
             seen.add(key)
             out.append(use)
     return out
+
+
+def gap_for(use: Use, backend: str, hint: str | None = None) -> Gap:
+    """The :class:`Gap` for a construct ``backend``'s lowering table lacks."""
+    return Gap(use.kind, use.name, use.span, f"{use.kind} '{use.name}' has no lowering in backend '{backend}'",
+               hint, use.kind in TRAINING_KINDS)

@@ -1,7 +1,8 @@
 """What a backend is: a named lowering of the checked IR, registered through ``nndsl_backends``.
 
 A backend says which models it can take (:meth:`Backend.check_supported`, and every
-construct its lowering table lacks: :meth:`Backend.missing_lowerings`) and offers any of two
+construct it cannot lower: :meth:`Backend.unsupported`, which ``nndsl check --backend`` reports
+as E700/E701 diagnostics before anything is built) and offers any of two
 lowerings: :meth:`Backend.build` (an in-process object, e.g. a compiled ``keras.Model``) and
 :meth:`Backend.emit` (source text). Its lowering table (``lowering_table``) is filled by every
 plugin through the ``nndsl_lowerings`` hook. A backend that trains also hands ``nndsl run``
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import BackendError  # noqa: F401 - re-exported
-from ..lowering import LoweringTable, Use, missing
+from ..lowering import Gap, LoweringTable, Use, gap_for, missing
 
 
 class Backend:
@@ -29,6 +30,8 @@ class Backend:
             :data:`nndsl.lowering.KINDS`) that need an entry in the lowering table; a model
             using one without an entry is refused before anything is built. A backend that
             can take anything (a drawing) leaves it empty.
+        compiles: whether ``build(compile=True)`` also prepares training (Keras' ``compile``), so
+            ``nndsl.build`` needs the training constructs lowered too (torch's build does not).
     """
 
     name: str = ""
@@ -37,6 +40,7 @@ class Backend:
     aliases: tuple[str, ...] = ()
     lowering_table: str | None = None
     lowers: tuple[str, ...] = ()
+    compiles: bool = True
 
     @property
     def table_name(self) -> str:
@@ -60,6 +64,26 @@ class Backend:
     def missing_lowerings(self, model, registry) -> list[Use]:
         """Every construct of the kinds in ``lowers`` the model uses and the table lacks."""
         return missing(model, registry, self.lowerings(registry), self.lowers)
+
+    def unsupported(self, model, registry) -> list[Gap]:
+        """Every construct of ``model`` this backend cannot lower, training included, all at once.
+
+        The default: what :meth:`missing_lowerings` finds, each with a hint naming the backends
+        that do lower it. A backend that also refuses some values or options (a loss option, a
+        fit setting) extends the list with :class:`nndsl.lowering.Gap` entries of kind
+        ``"option"``; it never raises here.
+        """
+        return [gap_for(use, self.name, self.lowered_elsewhere_hint(use, registry))
+                for use in self.missing_lowerings(model, registry)]
+
+    def lowered_elsewhere_hint(self, use: Use, registry) -> str:
+        """'keras-functional and keras-sequential lower it; ...': where else a construct can go."""
+        others = sorted({b.name for b in registry.backends.values()
+                         if b is not self and b.lowers and b.lowerings(registry).has(use.kind, use.name)})
+        where = (f"backend{'s' * (len(others) > 1)} {' and '.join(others)} lower{'s' * (len(others) == 1)} it"
+                 if others else "no installed backend lowers it")
+        return (f"{where}; or install a plugin that lowers {use.kind} '{use.name}' for backend '{self.name}' "
+                f"(docs/PLUGINS.md: nndsl_lowerings)")
 
     def layer_type(self, node, registry) -> str:
         """What a node is in this backend's words, for ``nndsl summary`` (default: the spec name)."""
@@ -85,6 +109,19 @@ class Backend:
         return f"<backend {self.name}>"
 
 
+def get_backend(registry, name: str) -> Backend:
+    """The installed backend called ``name`` (or an alias); an unknown name is a BackendError
+    listing the installed ones."""
+    backend = registry.backends.get(name)
+    if backend is None:
+        from ..diagnostics import did_you_mean
+
+        known = ", ".join(sorted({b.name for b in registry.backends.values()}))
+        hint = did_you_mean(name, registry.backends)
+        raise BackendError(f"unknown backend {name!r}" + (f"; {hint}" if hint else "") + f" (installed: {known})")
+    return backend
+
+
 def choose_backend(model, registry, name: str | None = None) -> Backend:
     """The backend named, or the default: keras-sequential for chains, keras-functional otherwise.
 
@@ -97,12 +134,41 @@ def choose_backend(model, registry, name: str | None = None) -> Backend:
             registry.backends[name].check_supported(model, registry)
         except (BackendError, KeyError):
             name = "keras-functional"
-    backend = registry.backends.get(name)
-    if backend is None:
-        from ..diagnostics import did_you_mean
-
-        known = ", ".join(sorted(b.name for b in registry.backends.values()))
-        hint = did_you_mean(name, registry.backends)
-        raise BackendError(f"unknown backend {name!r}" + (f"; {hint}" if hint else "") + f" (known: {known})")
+    backend = get_backend(registry, name)
     backend.check_supported(model, registry)
     return backend
+
+
+def lowering_diagnostics(backend: Backend, model, registry, training: bool = True) -> list:
+    """:meth:`Backend.unsupported` as diagnostics: E700 for a construct without a lowering, E701
+    for a value or option the backend refuses; ``training=False`` keeps what building needs."""
+    from .. import codes
+    from ..diagnostics import Diagnostic
+
+    out = []
+    for gap in backend.unsupported(model, registry):
+        if gap.training and not training:
+            continue
+        code = codes.UNSUPPORTED_OPTION if gap.kind == "option" else codes.NO_LOWERING
+        out.append(Diagnostic(code, gap.message, gap.span, gap.hint))
+    return sorted(out, key=lambda d: (d.span is None, d.span.line if d.span else 0, d.span.column if d.span else 0))
+
+
+def require_lowerable(backend: Backend, model, registry, *, training: bool = True, source=None,
+                      sources=None) -> None:
+    """Raise every construct ``backend`` cannot lower in ``model`` at once, before any work.
+
+    With the spec's ``source`` (the CLI, ``nndsl run``): a :class:`nndsl.errors.SpecError` of
+    E700/E701 diagnostics at their lines. Without (a model handed to ``nndsl.build``): a
+    :class:`BackendError` listing them by line.
+    """
+    diags = lowering_diagnostics(backend, model, registry, training)
+    if not diags:
+        return
+    if source is not None:
+        from ..errors import SpecError
+
+        raise SpecError(diags, source, sources)
+    lines = [f"backend {backend.name!r} cannot lower this model:"]
+    lines += [f"  {'line ' + str(d.span.line) + ': ' if d.span else ''}{d.message}" for d in diags]
+    raise BackendError("\n".join(lines))

@@ -183,6 +183,22 @@ def _self_contained(checked, source, overrides, registry) -> str:
     return render_flat(checked, registry)
 
 
+def _require_lowerable(checked, options: RunOptions, registry) -> None:
+    """Before any data is read: every construct the run's backend cannot lower, all at once
+    (E700/E701 at their lines), after the plugins' lowering warnings for that backend."""
+    from ..backends.base import choose_backend, get_backend, require_lowerable
+
+    model = checked.model
+    if options.backend is not None:
+        backend = get_backend(registry, options.backend)
+    else:
+        backend = choose_backend(model, registry)
+    if not options.silent:
+        for w in backend.lowerings(registry).warnings:
+            print(f"nndsl: warning: {w}", file=sys.stderr)
+    require_lowerable(backend, model, registry, source=checked.source, sources=checked.sources)
+
+
 def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None = None,
         on_checked: Callable[[Any], None] | None = None, overrides: dict | None = None, *,
         source: Any = None, on_epoch: Callable[[int, Mapping[str, float]], None] | None = None) -> RunResult:
@@ -214,6 +230,7 @@ def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None
                                     Span.point(last, len(source.line(last)) + 1),
                                     "add a loss statement, e.g. 'loss sparse_categorical_crossentropy' for "
                                     "integer class labels or 'loss mse'")], source)
+    _require_lowerable(checked, options, registry)
     if options.precision is not None and options.precision not in PRECISIONS:
         raise UsageError(f"unknown --precision {options.precision!r} (choose from {', '.join(PRECISIONS)})")
     spec_dir = os.path.dirname(os.path.abspath(spec_path)) if spec_path != "-" else os.getcwd()

@@ -61,6 +61,8 @@ class Binder:
         self.optimizer: ir.Optimizer | None = None
         self.losses: list[tuple[str, str]] = []
         self.loss_options: list[tuple[str, tuple]] = []
+        self.loss_at: list[Span | None] = []     # where each of self.losses is written
+        self.metric_at: list[Span | None] = []   # where each of self.metrics is written
         self.loss_spans: list[tuple[str, Span]] = []
         self.loss_weights_raw: tuple[list, Span] | None = None
         self.monitor_spans: list[Span] = []
@@ -240,7 +242,8 @@ class Binder:
                        "add a layer after the input: dense 10 softmax")
         train = ir.Training(self.optimizer, tuple(self.losses), tuple(self.metrics),
                             tuple(self.fit.items()), self.data, tuple(self.callbacks),
-                            tuple(self.loss_options), training.finish_loss_weights(self, [o for o, _ in outputs]))
+                            tuple(self.loss_options), training.finish_loss_weights(self, [o for o, _ in outputs]),
+                            tuple(self.loss_at), tuple(self.metric_at), self.fit_span)
         return BoundModel(tuple(self.inputs), bound_layers, tuple(outputs), train, tuple(self.loss_spans),
                           frozenset(self.declared), self.fit_span, tuple(self.monitor_spans),
                           self.seen_statements.get("loss"))

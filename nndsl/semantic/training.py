@@ -136,6 +136,7 @@ def _add_loss(b, output: str, loss, value: ast.Value, keywords, span: Span | Non
         values, explicit = bound
         options = tuple((k, values[k]) for k in explicit)
     b.losses.append((output, loss.name))
+    b.loss_at.append(value.span)
     if options:
         b.loss_options.append((output, options))
     if output and span is not None:
@@ -203,6 +204,7 @@ def bind_metrics(b, call: ast.Call) -> None:
         if output:
             b.loss_spans.append((output, value.span))
         b.metrics.append((output, metric.name))
+        b.metric_at.append(value.span)
 
 
 def bind_fit(b, call: ast.Call) -> None:

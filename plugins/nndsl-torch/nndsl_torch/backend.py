@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from nndsl.backends.base import Backend, BackendError
+from nndsl.lowering import KINDS, Gap
 
-from .model import BACKEND, plan, unsupported_message
+from .model import BACKEND, plan
 
 
 class TorchBackend(Backend):
@@ -15,25 +16,39 @@ class TorchBackend(Backend):
     description = ("PyTorch: nn.Module with the spec's (channels-last) shapes, standalone PyTorch scripts, "
                    "training with nndsl run")
     emits = ("python",)
-    # model-level constructs a table entry must exist for (Backend.missing_lowerings); training
-    # constructs are checked by plan() for emit and run, so nndsl.build works without them
-    lowers = ("layer",)
+    # every kind needs an entry in the merged "torch" lowering table (this plugin's and others')
+    lowers = tuple(KINDS)
+    compiles = False  # build() returns the nn.Module; the optimizer and loss are the trainer's
 
-    def unsupported(self, model, registry) -> list[tuple[Any, str]]:
-        """(span or None, message) for every construct this backend cannot lower, training included."""
-        return [(p.span, p.message) for p in plan(model, registry).all_problems]
+    def unsupported(self, model, registry) -> list[Gap]:
+        """Every construct this backend cannot lower, training included: what the lowering table
+        lacks (:meth:`Backend.unsupported`), then the values and options the lowerings refuse
+        (:func:`nndsl_torch.model.plan`: a loss option, class_weight, a mask into a layer that
+        would ignore it), each once."""
+        gaps = super().unsupported(model, registry)
+        seen = {(g.span, g.message) for g in gaps}
+        the_plan = plan(model, registry, attributes=False)
+        for problems, training in ((the_plan.problems, False), (the_plan.training_problems, True)):
+            for p in problems:
+                if (p.span, p.message) not in seen:
+                    seen.add((p.span, p.message))
+                    gaps.append(Gap("option", "", p.span, p.message, p.hint, training))
+        return gaps
+
+    def _refuse(self, model, registry, training: bool) -> None:
+        gaps = [g for g in self.unsupported(model, registry) if training or not g.training]
+        if gaps:
+            lines = [f"backend '{BACKEND}' cannot lower this model" + (" for training:" if training else ":")]
+            lines += [f"  {'line ' + str(g.span.line) + ': ' if g.span is not None else ''}{g.message}" for g in gaps]
+            raise BackendError("\n".join(lines))
 
     def check_supported(self, model, registry) -> None:
         """The model's layers must lower (``nndsl.build``); training constructs are checked by
         ``emit`` and ``run``, which use them."""
-        the_plan = plan(model, registry)
-        if the_plan.problems:
-            raise BackendError(unsupported_message(the_plan))
+        self._refuse(model, registry, training=False)
 
     def check_trainable(self, model, registry) -> None:
-        the_plan = plan(model, registry)
-        if the_plan.all_problems:
-            raise BackendError(unsupported_message(the_plan, training=True))
+        self._refuse(model, registry, training=True)
 
     def build(self, model, registry, compile: bool = True, **options: Any):
         """The ``nn.Module`` (``compile`` is accepted for symmetry with Keras and ignored)."""

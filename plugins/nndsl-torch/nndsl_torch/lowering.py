@@ -51,16 +51,16 @@ _IGNORED = {"seed", "return_state", "stateful", "unroll", "data_format"}
 
 
 def _refuse_extras(node, attrs: Mapping[str, Any]) -> None:
-    """Regularizers and constraints are training-time terms this backend does not add."""
-    for name, value in attrs.items():
-        if value is not None and (name.endswith("_regularizer") or name.endswith("_constraint")):
-            raise Unsupported(f"{name} on layer '{node.op}' has no lowering in backend 'torch'")
+    """Regularizers and constraints are entries of the lowering table (kinds ``regularizer`` and
+    ``constraint``): the backend reports those it lacks, so the layer lowering need not."""
 
 
 def _init(attrs: Mapping[str, Any], name: str) -> str:
     value = attrs[name]
     if not isinstance(value, str):
-        raise Unsupported(f"{name}={value!r} has no lowering in backend 'torch' (only initializer names)")
+        written = getattr(value, "name", value)
+        raise Unsupported(f"{name}={written}(...) with arguments has no lowering in backend 'torch'; "
+                          f"initializer names do ({name}={written})")
     return value
 
 
@@ -459,7 +459,7 @@ def optimizer_call(opt) -> Call:
                           "(Keras decouples it; use adamw)")
     kwargs: dict[str, Any] = {"lr": a["learning_rate"]}
     if not isinstance(a["learning_rate"], (int, float)):
-        raise Unsupported("a learning-rate schedule has no lowering in backend 'torch' yet")
+        raise Unsupported(f"schedule '{getattr(a['learning_rate'], 'name', '?')}' has no lowering in backend 'torch'")
     for key, torch_key in names.items():
         if key in a:  # every value, defaults included: Keras' defaults are not PyTorch's
             kwargs[torch_key] = a[key]
@@ -485,7 +485,14 @@ def table() -> dict[tuple[str, str], Any]:
     out.update({("metric", k): v for k, v in METRICS.items()})
     out.update({("optimizer", k): optimizer_call for k in _OPTIMIZERS})
     out.update({("callback", k): k for k in CALLBACKS})
+    out.update({("initializer", k): k for k in INITIALIZERS})
     return out
+
+
+# initializers by name (runtime.initialize); one written with arguments is refused by _init
+INITIALIZERS = ("zeros", "ones", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
+                "lecun_normal", "variance_scaling", "random_normal", "random_uniform", "truncated_normal",
+                "orthogonal", "identity")
 
 
 CALLBACKS = ("early_stopping", "reduce_lr_on_plateau")  # run by nndsl_torch.trainer

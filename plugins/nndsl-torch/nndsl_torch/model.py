@@ -31,6 +31,7 @@ class PlannedNode:
 class Problem:
     span: Any          # nndsl.Span or None
     message: str
+    hint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,16 @@ def _safe_attribute_names(names) -> dict[str, str]:
         return {n: n for n in names}
 
 
-def plan(model, registry=None) -> Plan:
-    """Lower every node and training construct; never raises for what the backend cannot take."""
+def plan(model, registry=None, attributes: bool = True) -> Plan:
+    """Lower every node and training construct; never raises for what the backend cannot take.
+
+    ``attributes=False`` leaves the module attribute names unchosen (choosing them imports
+    torch), for checking what the backend supports.
+    """
     problems: list[Problem] = []
     nodes: list[PlannedNode] = []
-    names = _safe_attribute_names([n.name for n in model.nodes])
+    tensor_names = [n.name for n in model.nodes]
+    names = _safe_attribute_names(tensor_names) if attributes else {n: n for n in tensor_names}
     table = layer_table(registry)
     masked: dict[str, str] = {}  # tensor -> the tensor whose mask it carries
     for node in model.nodes:
@@ -110,10 +116,11 @@ def plan(model, registry=None) -> Plan:
             masked[node.name] = mask
         nodes.append(PlannedNode(node.name, names[node.name], node.op, lowered, node.inputs, mask))
     training = training_problems(model)
+    spans = {n.name: n.span for n in model.nodes}
     for out in model.outputs:
         if out in masked:
-            training.append(Problem(None, f"output '{out}' carries the mask of embedding mask_zero=true; a masked "
-                                          f"loss has no lowering in backend '{BACKEND}'"))
+            training.append(Problem(spans.get(out), f"output '{out}' carries the mask of embedding mask_zero=true; "
+                                                    f"a masked loss has no lowering in backend '{BACKEND}'"))
     return Plan(tuple(nodes), tuple(problems), tuple(training))
 
 
@@ -133,6 +140,8 @@ def _returns_sequences(call: Call) -> bool:
 
 
 def training_problems(model) -> list[Problem]:
+    """What keeps a model that builds from training here: options and settings the loop cannot
+    honour (the names themselves are checked against the lowering table by TorchBackend)."""
     t = model.training
     out: list[Problem] = []
     if t.optimizer is not None:
@@ -140,17 +149,19 @@ def training_problems(model) -> list[Problem]:
             optimizer_call(t.optimizer)
         except Unsupported as e:
             out.append(Problem(t.optimizer.span, e.message))
-    for _, name in t.losses:
+    for i, (_, name) in enumerate(t.losses):
         if name not in LOSSES:
-            out.append(Problem(None, f"loss '{name}' has no lowering in backend '{BACKEND}'"))
-    for _, name in t.metrics:
+            out.append(Problem(t.loss_span(i), f"loss '{name}' has no lowering in backend '{BACKEND}'"))
+    for i, (_, name) in enumerate(t.metrics):
         if name not in METRICS:
-            out.append(Problem(None, f"metric '{name}' has no lowering in backend '{BACKEND}'"))
+            out.append(Problem(t.metric_span(i), f"metric '{name}' has no lowering in backend '{BACKEND}'"))
+    loss_spans = {o: t.loss_span(i) for i, (o, _) in enumerate(t.losses)}
     for output, options in getattr(t, "loss_options", ()):
         for name, _ in options:
-            out.append(Problem(None, f"loss option {name} has no lowering in backend '{BACKEND}'"))
+            out.append(Problem(loss_spans.get(output), f"loss option {name} has no lowering in backend '{BACKEND}'",
+                               "drop the option (the torch loss uses its default) or train with a Keras backend"))
     if t.fit_options.get("class_weight") is not None:
-        out.append(Problem(None, f"fit class_weight has no lowering in backend '{BACKEND}'"))
+        out.append(Problem(t.fit_span, f"fit class_weight has no lowering in backend '{BACKEND}'"))
     for cb in t.callbacks:
         if cb.name in CALLBACKS:
             continue

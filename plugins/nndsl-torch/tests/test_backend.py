@@ -54,16 +54,57 @@ def test_several_inputs_by_position_name_or_dict_and_outputs_by_name(registry):
 def test_what_cannot_lower_is_reported_all_at_once_with_lines(registry):
     spec = "input 8\ndense 4 kernel_regularizer=l2\nsparsemax\nadam 0.01 use_ema=true\nloss mse\n"
     model = nndsl.check(spec, registry=registry)
-    problems = registry.backends["torch"].unsupported(model, registry)
-    messages = [m for _, m in problems]
-    assert any("kernel_regularizer" in m for m in messages)
-    assert any("sparsemax" in m for m in messages)
-    assert any("use_ema" in m for m in messages)
-    lines = {span.line for span, _ in problems if span is not None}
-    assert {2, 3, 4} <= lines
-    with pytest.raises(BackendError, match="line 2: kernel_regularizer") as err:
+    gaps = registry.backends["torch"].unsupported(model, registry)
+    assert [(g.span.line, g.message) for g in gaps] == [
+        (2, "regularizer 'l2' has no lowering in backend 'torch'"),
+        (3, "activation 'sparsemax' has no lowering in backend 'torch'"),
+        (4, "optimizer option use_ema has no lowering in backend 'torch'"),
+    ]
+    with pytest.raises(BackendError, match="line 2: regularizer 'l2'") as err:
         nndsl.build(model, backend="torch", registry=registry)
-    assert "line 3" in str(err.value)
+    assert "line 3" in str(err.value) and "use_ema" not in str(err.value)  # building needs no optimizer
+
+
+CHECK_ME = """\
+input 20 8
+bidirectional simplernn 4 return_sequences=true
+lstm 4
+dense 5 sparsemax kernel_initializer=he_normal(seed=1)
+dense 3 softmax
+adam 0.01 use_ema=true
+loss cce label_smoothing=0.1
+metrics accuracy
+fit validation_split=0.1
+callback early_stopping
+callback csv_logger
+"""
+
+
+def test_check_backend_torch_reports_every_construct_at_its_line(tmp_path):
+    """`nndsl check --backend torch`: E700 (no lowering) and E701 (an option it cannot honour),
+    all at once, without importing torch or TensorFlow."""
+    path = tmp_path / "m.nn"
+    path.write_text(CHECK_ME, encoding="utf-8")
+    code = ("import sys\nfrom nndsl.cli import main\nfrom nndsl.plugins import default_registry\n"
+            "from torch_plugin_registry import torch_registry\nimport nndsl.cli as c\n"
+            "c._registry = torch_registry\n"
+            f"rc = main(['check', '--backend', 'torch', {str(path)!r}])\n"
+            "print(rc, sorted(m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules))\n")
+    import os
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(__file__), *sys.path])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip() == "1 []", out.stderr
+    found = [line.split(": ", 1)[1] for line in out.stderr.splitlines() if line.startswith(str(path))]
+    assert found == [
+        "error[E700]: activation 'sparsemax' has no lowering in backend 'torch'",
+        "error[E701]: kernel_initializer=he_normal(...) with arguments has no lowering in backend 'torch'; "
+        "initializer names do (kernel_initializer=he_normal)",
+        "error[E701]: optimizer option use_ema has no lowering in backend 'torch'",
+        "error[E701]: loss option label_smoothing has no lowering in backend 'torch'",
+        "error[E700]: callback 'csv_logger' has no lowering in backend 'torch'",
+    ]
+    assert "5 errors" in out.stderr
 
 
 def test_build_without_training_support_still_builds_the_module(registry):
@@ -72,7 +113,8 @@ def test_build_without_training_support_still_builds_the_module(registry):
     model = nndsl.check(spec, registry=registry)
     module = nndsl.build(model, backend="torch", registry=registry)
     assert tuple(module(torch.tensor([[1, 2, 0]])).shape) == (1, 3, 2)
-    assert any("mask" in m for _, m in registry.backends["torch"].unsupported(model, registry))
+    gaps = registry.backends["torch"].unsupported(model, registry)
+    assert [g.training for g in gaps if "mask" in g.message] == [True]
 
 
 @pytest.mark.keras
