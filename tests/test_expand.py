@@ -203,7 +203,7 @@ def _comparable(model) -> list:
 
     def strip(value):
         if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in ("span", "user_named", "block_path")}
+            return {k: strip(v) for k, v in value.items() if k not in ("span", "fit_span", "user_named", "block_path")}
         if isinstance(value, list):
             return [strip(v) for v in value]
         return value
