@@ -102,6 +102,8 @@ class LossDef:
 
     ``labels`` says what targets it wants, so ``run`` can prepare them:
     ``"sparse"`` (integer class ids), ``"one_hot"``, ``"binary"`` or ``"values"``.
+    ``long_name`` is the name spelled out (``mean_squared_error`` for ``mse``): what the loss
+    is called in the literature and in frameworks, so every backend reads it from here.
     """
 
     name: str
@@ -110,6 +112,12 @@ class LossDef:
     doc: str = ""
     # Options a spec may give it: `loss bce from_logits=true`, `loss out=bce(label_smoothing=0.1)`.
     params: tuple[Param, ...] = ()
+    long_name: str | None = None
+
+    @property
+    def long(self) -> str:
+        """The spelled-out name (default: ``name``)."""
+        return self.long_name or self.name
 
 
 @dataclass(frozen=True)

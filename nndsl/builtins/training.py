@@ -145,10 +145,15 @@ def nndsl_optimizers():
     return OPTIMIZERS
 
 
+# the short names spelled out (LossDef.long_name); the other losses' names are already long
+_LONG_NAMES = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "mape": "mean_absolute_percentage_error",
+               "msle": "mean_squared_logarithmic_error"}
+
+
 @hookimpl
 def nndsl_losses():
-    return [LossDef(n, labels, aliases, doc=f"the {n} loss", params=_LOSS_PARAMS.get(n, ()))
-            for n, labels, aliases in _LOSSES]
+    return [LossDef(n, labels, aliases, doc=f"the {n} loss", params=_LOSS_PARAMS.get(n, ()),
+                    long_name=_LONG_NAMES.get(n)) for n, labels, aliases in _LOSSES]
 
 
 @hookimpl

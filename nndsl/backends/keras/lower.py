@@ -73,7 +73,8 @@ class KerasLayer:
 class KerasObject:
     """A Keras class built from options: ``keras.<module>.<cls>(**options)`` (regularizers,
     constraints, initializers, schedules, callbacks, losses). For a loss, ``name`` is the
-    string ``compile()`` takes when the spec gives no options."""
+    string ``compile()`` takes when the spec gives no options (default: the loss's
+    spelled-out name, :attr:`nndsl.registry.LossDef.long`)."""
 
     module: str
     cls: str
@@ -121,8 +122,9 @@ class KerasLowering:
 
     def loss(self, name: str) -> str:
         """The name compile() takes for a loss without options."""
-        entry = self._value("loss", self.registry.losses[name].name)
-        return entry if isinstance(entry, str) else entry.name
+        definition = self.registry.losses[name]
+        entry = self._value("loss", definition.name)
+        return entry if isinstance(entry, str) else entry.name or definition.long
 
     def object(self, kind: str, name: str) -> KerasObject:
         entry = self._value(kind, name)

@@ -76,18 +76,6 @@ ACTIVATIONS = (
 OPTIMIZERS = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW", "adagrad": "Adagrad",
               "adadelta": "Adadelta", "adamax": "Adamax", "nadam": "Nadam", "ftrl": "Ftrl", "lion": "Lion"}
 
-# The name compile() takes for each loss written without options.
-LOSSES = {
-    "mse": "mean_squared_error", "mae": "mean_absolute_error", "mape": "mean_absolute_percentage_error",
-    "msle": "mean_squared_logarithmic_error", "huber": "huber", "log_cosh": "log_cosh",
-    "binary_crossentropy": "binary_crossentropy", "binary_focal_crossentropy": "binary_focal_crossentropy",
-    "categorical_crossentropy": "categorical_crossentropy",
-    "categorical_focal_crossentropy": "categorical_focal_crossentropy",
-    "sparse_categorical_crossentropy": "sparse_categorical_crossentropy", "kl_divergence": "kl_divergence",
-    "poisson": "poisson", "hinge": "hinge", "squared_hinge": "squared_hinge",
-    "categorical_hinge": "categorical_hinge", "cosine_similarity": "cosine_similarity",
-}
-
 METRICS = {
     "accuracy": "accuracy", "binary_accuracy": "binary_accuracy", "categorical_accuracy": "categorical_accuracy",
     "sparse_categorical_accuracy": "sparse_categorical_accuracy",
@@ -106,14 +94,14 @@ def builtin_lowerings() -> list[Lowering]:
     """Every built-in definition's Keras lowering, as ``nndsl_lowerings(backend="keras")`` returns it.
 
     Losses, callbacks, regularizers, constraints, initializers and schedules come from
-    :data:`nndsl.backends.keras.training.OBJECTS` (a loss: its class, and the name above).
+    :data:`nndsl.backends.keras.training.OBJECTS` (a loss: its class; without options compile()
+    takes the loss's spelled-out name, :attr:`nndsl.registry.LossDef.long`).
     """
     return [*_layers(),
             *(Lowering("activation", name, name) for name in ACTIVATIONS),
             *(Lowering("optimizer", name, cls) for name, cls in OPTIMIZERS.items()),
             *(Lowering("metric", name, keras) for name, keras in METRICS.items()),
-            *(Lowering(kind, name, KerasObject(module, cls, LOSSES.get(name) if kind == "loss" else None))
-              for (kind, name), (module, cls) in OBJECTS.items())]
+            *(Lowering(kind, name, KerasObject(module, cls)) for (kind, name), (module, cls) in OBJECTS.items())]
 
 
 __all__ = ["builtin_lowerings", "KerasLayer"]

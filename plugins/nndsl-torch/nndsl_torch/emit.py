@@ -18,7 +18,7 @@ from typing import Any
 
 from nndsl.backends.pysource import identifier, literal, string_literal
 
-from .lowering import LOSSES, METRICS, Call, default_optimizer, optimizer_call
+from .lowering import METRICS, Call, default_optimizer, loss_function, optimizer_call
 from .model import attribute_names, plan
 
 INDENT = "    "
@@ -305,9 +305,9 @@ def emit_script(model, registry, source_name: str | None = None, seed: int | Non
         fit = model.training.fit_options
         opt = model.training.optimizer or default_optimizer()
         optimizer = optimizer_call(opt)
-        needed.update({"loss_value"} | {LOSSES[name] for _, name in model.training.losses})
+        needed.update({"loss_value"} | {loss_function(name, registry) for _, name in model.training.losses})
         loss_map = dict(model.training.losses)
-        losses = {o: LOSSES[loss_map.get(o) or loss_map.get("")] for o in model.outputs
+        losses = {o: loss_function(loss_map.get(o) or loss_map.get(""), registry) for o in model.outputs
                   if loss_map.get(o) or loss_map.get("")}
         opt_call = _call_source(Call(optimizer.cls, (), optimizer.kwargs), needed)
         opt_call = opt_call.replace("(", "(parameters, ", 1) if optimizer.kwargs else opt_call.replace(

@@ -397,17 +397,23 @@ ACTIVATIONS: dict[str, str] = {n: n for n in (
     "relu6", "leaky_relu", "log_sigmoid", "glu", "tanh_shrink", "hard_shrink", "soft_shrink", "squareplus",
     "sparse_plus", "sparse_sigmoid")}
 
-# losses and metrics: the spec's name -> runtime.LOSSES / runtime.METRICS key
-LOSSES: dict[str, str] = {
-    "mse": "mean_squared_error", "mae": "mean_absolute_error", "mape": "mean_absolute_percentage_error",
-    "msle": "mean_squared_logarithmic_error", "huber": "huber", "log_cosh": "log_cosh",
-    "binary_crossentropy": "binary_crossentropy", "binary_focal_crossentropy": "binary_focal_crossentropy",
-    "categorical_crossentropy": "categorical_crossentropy",
-    "categorical_focal_crossentropy": "categorical_focal_crossentropy",
-    "sparse_categorical_crossentropy": "sparse_categorical_crossentropy", "kl_divergence": "kl_divergence",
-    "poisson": "poisson", "hinge": "hinge", "squared_hinge": "squared_hinge",
-    "categorical_hinge": "categorical_hinge", "cosine_similarity": "cosine_similarity",
-}
+# losses: every built-in one; the runtime.LOSSES key is the loss's spelled-out name, which the
+# language defines (nndsl.registry.LossDef.long: mse -> mean_squared_error), see loss_function()
+LOSSES: tuple[str, ...] = (
+    "mse", "mae", "mape", "msle", "huber", "log_cosh", "binary_crossentropy", "binary_focal_crossentropy",
+    "categorical_crossentropy", "categorical_focal_crossentropy", "sparse_categorical_crossentropy",
+    "kl_divergence", "poisson", "hinge", "squared_hinge", "categorical_hinge", "cosine_similarity")
+
+
+def loss_function(name: str, registry) -> str:
+    """The runtime.LOSSES key of a spec's loss: its table entry when that names one (a plugin's
+    lowering), else the loss's spelled-out name."""
+    definition = registry.losses[name]
+    entry = registry.lowerings("torch").get("loss", definition.name)
+    return entry if isinstance(entry, str) else definition.long
+
+
+# metrics: the spec's name -> runtime.METRICS key
 METRICS: dict[str, str] = {
     "accuracy": "accuracy",  # resolved by the output's loss and shape, as Keras resolves it
     **{n: n for n in ("binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
@@ -481,7 +487,7 @@ def table() -> dict[tuple[str, str], Any]:
     out: dict[tuple[str, str], Any] = {}
     out.update({("layer", k): v for k, v in LAYERS.items()})
     out.update({("activation", k): v for k, v in ACTIVATIONS.items()})
-    out.update({("loss", k): v for k, v in LOSSES.items()})
+    out.update({("loss", k): None for k in LOSSES})  # None: the runtime function of LossDef.long
     out.update({("metric", k): v for k, v in METRICS.items()})
     out.update({("optimizer", k): optimizer_call for k in _OPTIMIZERS})
     out.update({("callback", k): k for k in CALLBACKS})

@@ -12,7 +12,7 @@ import keyword
 from dataclasses import dataclass
 from typing import Any
 
-from .lowering import CALLBACKS, LAYERS, LOSSES, METRICS, Call, Lowered, Unsupported, optimizer_call
+from .lowering import CALLBACKS, LAYERS, METRICS, Call, Lowered, Unsupported, optimizer_call
 
 BACKEND = "torch"
 
@@ -149,9 +149,6 @@ def training_problems(model) -> list[Problem]:
             optimizer_call(t.optimizer)
         except Unsupported as e:
             out.append(Problem(t.optimizer.span, e.message))
-    for i, (_, name) in enumerate(t.losses):
-        if name not in LOSSES:
-            out.append(Problem(t.loss_span(i), f"loss '{name}' has no lowering in backend '{BACKEND}'"))
     for i, (_, name) in enumerate(t.metrics):
         if name not in METRICS:
             out.append(Problem(t.metric_span(i), f"metric '{name}' has no lowering in backend '{BACKEND}'"))

@@ -391,10 +391,11 @@ def _read_weights(path: str, device) -> dict:
 
 def _losses(model, registry) -> dict[str, str]:
     """Output name -> runtime loss name (one loss for every output unless the spec names each)."""
-    from .lowering import LOSSES
+    from .lowering import loss_function
 
     given = dict(model.training.losses)
-    return {o: LOSSES[given.get(o) or given.get("")] for o in model.outputs if (given.get(o) or given.get(""))}
+    return {o: loss_function(given.get(o) or given.get(""), registry) for o in model.outputs
+            if (given.get(o) or given.get(""))}
 
 
 def _metrics(model, registry) -> dict[str, list[tuple[str, Any]]]:

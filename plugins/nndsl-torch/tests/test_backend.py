@@ -219,3 +219,15 @@ def test_torch_refuses_to_adapt_what_only_keras_can(registry):
     trainer.build(model, {})
     with pytest.raises(RunError, match="normalization applied straight to an input"):
         trainer.adapt({"normalization": ("input_layer",)}, np.zeros((4, 4), np.float32), {})
+
+
+def test_the_loss_function_is_the_definitions_long_name(registry):
+    """The torch table keeps no short -> long loss map: LossDef.long names the runtime function."""
+    from nndsl_torch import runtime
+    from nndsl_torch.lowering import loss_function
+    from nndsl_torch.trainer import _losses
+
+    for name in registry.canonical("losses"):
+        assert loss_function(name, registry) in runtime.LOSSES, name
+    model = nndsl.check("input 3\ndense 2\nloss mae\n", registry=registry)
+    assert _losses(model, registry) == {model.outputs[0]: "mean_absolute_error"}
