@@ -125,6 +125,14 @@ def _keras(registry: Registry, kind: str, name: str) -> str:
     return getattr(value, "name", None) or getattr(value, "cls", None) or "-"
 
 
+def _keras_loss(registry: Registry, loss) -> str:
+    """The name compile() takes for a loss without options: its entry's, else the spelled-out name."""
+    value = registry.lowerings("keras").get("loss", loss.name)
+    if value is None:
+        return "-"
+    return value if isinstance(value, str) else getattr(value, "name", None) or loss.long
+
+
 def _keras_class(registry: Registry, name: str) -> str:
     value = registry.lowerings("keras").get("layer", name)
     return getattr(value, "cls", "-")
@@ -177,7 +185,7 @@ def _losses(registry: Registry) -> list[str]:
     out = ["### Losses", "", "`loss NAME [option=value...]` for every output, or `loss OUTPUT=NAME(option=value, ...) ...`",
            "per output.", ""]
     return out + _table(("loss", "aliases", "Keras name", "targets", "options (defaults)"), [
-        (_code(l.name), _aliases(l), _code(_keras(registry, "loss", l.name)), l.labels,
+        (_code(l.name), _aliases(l), _code(_keras_loss(registry, l)), l.labels,
          ", ".join(f"`{p.name}={_value(p.default)}`" for p in getattr(l, "params", ())))
         for l in _canonical(registry.losses)])
 

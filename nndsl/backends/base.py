@@ -30,6 +30,9 @@ class Backend:
             :data:`nndsl.lowering.KINDS`) that need an entry in the lowering table; a model
             using one without an entry is refused before anything is built. A backend that
             can take anything (a drawing) leaves it empty.
+        reasons: why this backend lowers no entry for a ``(kind, name)`` it lacks: shown as the
+            hint of its E700 diagnostic and in the coverage table (docs/PLUGINS.md); a test
+            wants a lowering or a reason for every built-in construct in each shipped backend.
         compiles: whether ``build(compile=True)`` also prepares training (Keras' ``compile``), so
             ``nndsl.build`` needs the training constructs lowered too (torch's build does not).
     """
@@ -41,6 +44,7 @@ class Backend:
     lowering_table: str | None = None
     lowers: tuple[str, ...] = ()
     compiles: bool = True
+    reasons: dict[tuple[str, str], str] = {}
 
     @property
     def table_name(self) -> str:
@@ -82,7 +86,9 @@ class Backend:
                          if b is not self and b.lowers and b.lowerings(registry).has(use.kind, use.name)})
         where = (f"backend{'s' * (len(others) > 1)} {' and '.join(others)} lower{'s' * (len(others) == 1)} it"
                  if others else "no installed backend lowers it")
-        return (f"{where}; or install a plugin that lowers {use.kind} '{use.name}' for backend '{self.name}' "
+        why = self.reasons.get((use.kind, use.name))
+        return ((f"{why}; " if why else "") +
+                f"{where}; or install a plugin that lowers {use.kind} '{use.name}' for backend '{self.name}' "
                 f"(docs/PLUGINS.md: nndsl_lowerings)")
 
     def layer_type(self, node, registry) -> str:

@@ -19,6 +19,21 @@ class TorchBackend(Backend):
     # every kind needs an entry in the merged "torch" lowering table (this plugin's and others')
     lowers = tuple(KINDS)
     compiles = False  # build() returns the nn.Module; the optimizer and loss are the trainer's
+    reasons = {
+        ("activation", "sparsemax"): "PyTorch has no sparsemax (Keras' is a sort-based kernel of its own)",
+        **{("regularizer", n): "the torch trainer adds no weight penalties yet"
+           for n in ("l1", "l2", "l1_l2", "orthogonal_regularizer")},
+        **{("constraint", n): "the torch trainer projects no weights after a step yet"
+           for n in ("max_norm", "min_max_norm", "non_neg", "unit_norm")},
+        **{("schedule", n): "the torch trainer keeps the learning rate a number (callbacks may change it)"
+           for n in ("cosine_decay", "cosine_decay_restarts", "exponential_decay", "inverse_time_decay",
+                     "piecewise_constant_decay", "polynomial_decay")},
+        ("callback", "csv_logger"): "nndsl run writes history.csv for every backend; the callback is Keras'",
+        ("callback", "tensorboard"): "TensorBoard logging is Keras' (torch.utils.tensorboard is not wired in)",
+        ("callback", "model_checkpoint"): "nndsl run checkpoints every epoch; a monitored best-model file is Keras'",
+        ("callback", "learning_rate_scheduler"): "it takes a schedule, which the torch trainer does not lower",
+        ("callback", "terminate_on_nan"): "not run by the torch trainer",
+    }
 
     def unsupported(self, model, registry) -> list[Gap]:
         """Every construct this backend cannot lower, training included: what the lowering table

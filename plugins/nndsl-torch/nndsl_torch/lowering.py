@@ -496,7 +496,7 @@ def table() -> dict[tuple[str, str], Any]:
 
 
 # initializers by name (runtime.initialize); one written with arguments is refused by _init
-INITIALIZERS = ("zeros", "ones", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
+INITIALIZERS = ("zeros", "ones", "constant", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
                 "lecun_normal", "variance_scaling", "random_normal", "random_uniform", "truncated_normal",
                 "orthogonal", "identity")
 

@@ -25,7 +25,7 @@ def initialize(tensor, name, fan_in=None, fan_out=None):
     if fan_in is None:
         fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(tensor) if tensor.dim() > 1 else (tensor.numel(),) * 2
     with torch.no_grad():
-        if name == "zeros":
+        if name in ("zeros", "constant"):  # Keras' Constant() holds 0.0 unless given a value
             return tensor.zero_()
         if name == "ones":
             return tensor.fill_(1.0)
