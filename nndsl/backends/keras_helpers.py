@@ -2,17 +2,19 @@
 
 ``nndsl run`` imports them; ``nndsl emit --python`` copies their source into the script (see
 :data:`nndsl.backends.keras.lower.HELPERS`), so both run the same code. Each must use
-only ``keras`` and ``np`` (numpy) and fit in one self-contained function.
+only ``keras`` and ``np`` (numpy) and fit in one self-contained function. Keras is imported
+inside the functions that need it, so a NumPy-only helper (``balanced_class_weight``) serves
+other backends too (the torch trainer) on machines without TensorFlow.
 """
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 
 
 def epoch_schedule(schedule):
     """A learning-rate schedule stepped by the epoch number, as LearningRateScheduler calls it."""
+    import keras
 
     def learning_rate(epoch, current=None):
         return float(keras.ops.convert_to_numpy(schedule(epoch)))

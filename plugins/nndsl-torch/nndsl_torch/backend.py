@@ -21,18 +21,14 @@ class TorchBackend(Backend):
     compiles = False  # build() returns the nn.Module; the optimizer and loss are the trainer's
     reasons = {
         ("activation", "sparsemax"): "PyTorch has no sparsemax (Keras' is a sort-based kernel of its own)",
-        **{("regularizer", n): "the torch trainer adds no weight penalties yet"
-           for n in ("l1", "l2", "l1_l2", "orthogonal_regularizer")},
+        ("regularizer", "orthogonal_regularizer"): "its penalty depends on Keras' kernel layout (rows); not ported",
         **{("constraint", n): "the torch trainer projects no weights after a step yet"
            for n in ("max_norm", "min_max_norm", "non_neg", "unit_norm")},
-        **{("schedule", n): "the torch trainer keeps the learning rate a number (callbacks may change it)"
-           for n in ("cosine_decay", "cosine_decay_restarts", "exponential_decay", "inverse_time_decay",
-                     "piecewise_constant_decay", "polynomial_decay")},
         ("callback", "csv_logger"): "nndsl run writes history.csv for every backend; the callback is Keras'",
         ("callback", "tensorboard"): "TensorBoard logging is Keras' (torch.utils.tensorboard is not wired in)",
         ("callback", "model_checkpoint"): "nndsl run checkpoints every epoch; a monitored best-model file is Keras'",
-        ("callback", "learning_rate_scheduler"): "it takes a schedule, which the torch trainer does not lower",
-        ("callback", "terminate_on_nan"): "not run by the torch trainer",
+        ("callback", "learning_rate_scheduler"): "an epoch-stepped schedule is Keras'; give the optimizer the "
+                                                 "schedule (adam cosine_decay(...)), which the torch trainer steps",
     }
 
     def unsupported(self, model, registry) -> list[Gap]:
@@ -78,6 +74,12 @@ class TorchBackend(Backend):
         from .emit import emit_script
 
         self.check_trainable(model, registry)
+        missing = script_gaps(model)
+        if missing:
+            raise BackendError("the PyTorch script does not carry what only `nndsl run --backend torch` applies:\n"
+                               + "\n".join(f"  {'line ' + str(span.line) + ': ' if span else ''}{what}"
+                                            for span, what in missing)
+                               + "\n  train it with nndsl run --backend torch, or emit without it")
         return emit_script(model, registry, **options)
 
     # what the conformance kit (nndsl.testing) asks of a backend
@@ -108,6 +110,24 @@ class TorchBackend(Backend):
 
         _need_torch()
         return TorchTrainer(self, registry)
+
+
+def script_gaps(model) -> list[tuple[Any, str]]:
+    """(span, what) the torch trainer applies and the emitted script does not: weight penalties,
+    a learning-rate schedule, class weights, callbacks (the script trains a fixed number of epochs)."""
+    out = []
+    for node in model.nodes:
+        for name, value in node.attrs:
+            if value is not None and name.endswith("_regularizer") and name != "activity_regularizer":
+                out.append((node.span, f"{name} on layer '{node.op}'"))
+    opt = model.training.optimizer
+    if opt is not None and not isinstance(opt.attr.get("learning_rate"), (int, float, type(None))):
+        out.append((opt.span, f"the learning-rate schedule {opt.attr['learning_rate'].name}"))
+    if model.training.fit_options.get("class_weight") is not None:
+        out.append((model.training.fit_span, "fit class_weight"))
+    for cb in model.training.callbacks:
+        out.append((cb.span, f"callback {cb.name}"))
+    return out
 
 
 def _need_torch() -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
+from .schedules import REGULARIZERS, SCHEDULES
+
 
 class Unsupported(Exception):
     """This construct (or one of its values) has no lowering in the torch backend."""
@@ -52,7 +54,8 @@ _IGNORED = {"seed", "return_state", "stateful", "unroll", "data_format"}
 
 def _refuse_extras(node, attrs: Mapping[str, Any]) -> None:
     """Regularizers and constraints are entries of the lowering table (kinds ``regularizer`` and
-    ``constraint``): the backend reports those it lacks, so the layer lowering need not."""
+    ``constraint``): the backend reports those it lacks, and the trainer adds weight penalties
+    (an ``activity_regularizer`` is refused for training by :func:`nndsl_torch.model.plan`)."""
 
 
 def _init(attrs: Mapping[str, Any], name: str) -> str:
@@ -451,8 +454,9 @@ GRADIENT_CLIPPING = ("clipnorm", "clipvalue", "global_clipnorm")
 _REFUSED_WHEN_SET = ("use_ema", "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps")
 
 
-def optimizer_call(opt) -> Call:
-    """The torch.optim (or runtime) constructor for an ``ir.Optimizer``, without the parameters."""
+def optimizer_call(opt, registry=None) -> Call:
+    """The torch.optim (or runtime) constructor for an ``ir.Optimizer``, without the parameters
+    (a learning-rate schedule: its step-0 rate; ``registry`` gives the schedule's defaults)."""
     if opt.name not in _OPTIMIZERS:
         raise Unsupported(f"optimizer '{opt.name}' has no lowering in backend 'torch'")
     cls, names = _OPTIMIZERS[opt.name]
@@ -463,15 +467,25 @@ def optimizer_call(opt) -> Call:
     if a.get("weight_decay") and opt.name != "adamw":
         raise Unsupported(f"weight_decay on optimizer '{opt.name}' has no lowering in backend 'torch' "
                           "(Keras decouples it; use adamw)")
-    kwargs: dict[str, Any] = {"lr": a["learning_rate"]}
-    if not isinstance(a["learning_rate"], (int, float)):
-        raise Unsupported(f"schedule '{getattr(a['learning_rate'], 'name', '?')}' has no lowering in backend 'torch'")
+    # a schedule starts at its step-0 rate; the trainer sets each step's (nndsl_torch.schedules)
+    kwargs: dict[str, Any] = {"lr": a["learning_rate"] if isinstance(a["learning_rate"], (int, float))
+                              else _schedule_start(a["learning_rate"], registry)}
     for key, torch_key in names.items():
         if key in a:  # every value, defaults included: Keras' defaults are not PyTorch's
             kwargs[torch_key] = a[key]
     if opt.name in _BETAS:
         kwargs["betas"] = (a["beta_1"], a["beta_2"])
     return Call(cls, (), tuple(kwargs.items()))
+
+
+def _schedule_start(schedule, registry) -> float:
+    from .schedules import learning_rate
+
+    if registry is None:
+        from nndsl.plugins import default_registry
+
+        registry = default_registry()
+    return learning_rate(schedule, registry, 0)
 
 
 def default_optimizer():
@@ -492,6 +506,8 @@ def table() -> dict[tuple[str, str], Any]:
     out.update({("optimizer", k): optimizer_call for k in _OPTIMIZERS})
     out.update({("callback", k): k for k in CALLBACKS})
     out.update({("initializer", k): k for k in INITIALIZERS})
+    out.update({("schedule", k): k for k in SCHEDULES})          # stepped by the trainer
+    out.update({("regularizer", k): k for k in REGULARIZERS})    # penalties added by the trainer
     return out
 
 
@@ -501,4 +517,4 @@ INITIALIZERS = ("zeros", "ones", "constant", "glorot_uniform", "glorot_normal", 
                 "orthogonal", "identity")
 
 
-CALLBACKS = ("early_stopping", "reduce_lr_on_plateau")  # run by nndsl_torch.trainer
+CALLBACKS = ("early_stopping", "reduce_lr_on_plateau", "terminate_on_nan")  # run by nndsl_torch.trainer

@@ -115,7 +115,7 @@ def plan(model, registry=None, attributes: bool = True) -> Plan:
         elif mask is not None and lowered.takes_mask and _returns_sequences(lowered.call):
             masked[node.name] = mask
         nodes.append(PlannedNode(node.name, names[node.name], node.op, lowered, node.inputs, mask))
-    training = training_problems(model)
+    training = training_problems(model, registry)
     spans = {n.name: n.span for n in model.nodes}
     for out in model.outputs:
         if out in masked:
@@ -139,14 +139,14 @@ def _returns_sequences(call: Call) -> bool:
     return bool(dict(inner.kwargs).get("return_sequences"))
 
 
-def training_problems(model) -> list[Problem]:
+def training_problems(model, registry=None) -> list[Problem]:
     """What keeps a model that builds from training here: options and settings the loop cannot
     honour (the names themselves are checked against the lowering table by TorchBackend)."""
     t = model.training
     out: list[Problem] = []
     if t.optimizer is not None:
         try:
-            optimizer_call(t.optimizer)
+            optimizer_call(t.optimizer, registry)
         except Unsupported as e:
             out.append(Problem(t.optimizer.span, e.message))
     for i, (_, name) in enumerate(t.metrics):
@@ -157,8 +157,10 @@ def training_problems(model) -> list[Problem]:
         for name, _ in options:
             out.append(Problem(loss_spans.get(output), f"loss option {name} has no lowering in backend '{BACKEND}'",
                                "drop the option (the torch loss uses its default) or train with a Keras backend"))
-    if t.fit_options.get("class_weight") is not None:
-        out.append(Problem(t.fit_span, f"fit class_weight has no lowering in backend '{BACKEND}'"))
+    for node in model.nodes:
+        if node.attr.get("activity_regularizer") is not None:
+            out.append(Problem(node.span, f"activity_regularizer on layer '{node.op}' has no lowering in backend "
+                                          f"'{BACKEND}'", "weight regularizers (kernel_regularizer=...) do"))
     for cb in t.callbacks:
         if cb.name in CALLBACKS:
             continue

@@ -928,11 +928,16 @@ LOSSES = {f.__name__: f for f in (
     categorical_hinge, cosine_similarity)}
 
 
-def loss_value(loss, y_true, y_pred):
-    """The batch's loss: Keras' per-sample ``loss`` (a function above), averaged (sum_over_batch_size)."""
+def loss_value(loss, y_true, y_pred, sample_weight=None):
+    """The batch's loss: Keras' per-sample ``loss`` (a function above), averaged (sum_over_batch_size);
+    with ``sample_weight`` (one per sample) each value is weighed first, and the mean stays over
+    the batch, as Keras reduces it."""
     if loss.__name__ != "sparse_categorical_crossentropy":  # class ids stay ids
         y_true = y_true.to(y_pred.dtype).reshape(y_pred.shape)
-    return loss(y_true, y_pred).mean()
+    values = loss(y_true, y_pred)
+    if sample_weight is not None:
+        values = values * sample_weight.reshape(-1, *([1] * (values.dim() - 1))).to(values.dtype)
+    return values.mean()
 
 
 # metrics: streaming, as Keras' (reset each epoch, updated per batch) ------------------------------

@@ -47,6 +47,7 @@ class TorchTrainer(Trainer):
         self.autocast_dtype = None
         self.callbacks: list[_Callback] = []
         self.stop = False
+        self.terminate_on_nan = False
 
     # where ----------------------------------------------------------------------------------
 
@@ -110,14 +111,21 @@ class TorchTrainer(Trainer):
         from .model import instantiate, resolve
 
         self.module = self._module(model)
+        from .schedules import penalty_terms
+
         opt = model.training.optimizer or default_optimizer()
-        call = optimizer_call(opt)
+        call = optimizer_call(opt, self.registry)
         self.optimizer = resolve(call.cls)(self.module.parameters(), **{k: instantiate(v) for k, v in call.kwargs})
+        rate = opt.attr.get("learning_rate")
+        self.schedule = rate if rate is not None and not isinstance(rate, (int, float)) else None
+        self.penalties = penalty_terms(model, self.module, self.registry)
+        self.class_weights = None   # set by fit() from fit class_weight=
         self.clipping = {k: v for k, v in opt.attr.items() if k in ("clipnorm", "clipvalue", "global_clipnorm")
                          and v is not None}
         self.losses = _losses(model, self.registry)
         self.metrics = _metrics(model, self.registry)
-        self.callbacks = [_Callback.make(cb) for cb in model.training.callbacks]
+        self.callbacks = [_Callback.make(cb) for cb in model.training.callbacks if cb.name != "terminate_on_nan"]
+        self.terminate_on_nan = any(cb.name == "terminate_on_nan" for cb in model.training.callbacks)
 
     def adapt(self, layers, x_train, settings):
         """Keras' ``Normalization.adapt`` for a ``normalization`` fed straight by an input: the
@@ -196,12 +204,26 @@ class TorchTrainer(Trainer):
             out = {self.model.outputs[0]: out}
         return {k: v.float() for k, v in out.items()}
 
-    def _loss(self, y, out):
+    def _loss(self, y, out, class_weights=None):
         from .runtime import LOSSES, loss_value
 
-        parts = {o: loss_value(LOSSES[name], y[o], out[o]) for o, name in self.losses.items()}
+        parts = {}
+        for o, name in self.losses.items():
+            sample_weight = _sample_weights(class_weights, y[o]) if class_weights is not None else None
+            parts[o] = loss_value(LOSSES[name], y[o], out[o], sample_weight)
         weights = dict(getattr(self.model.training, "loss_weights", ()))  # Keras: the total is weighted
-        return sum(weights.get(o, 1.0) * v for o, v in parts.items()), parts
+        total = sum(weights.get(o, 1.0) * v for o, v in parts.items())
+        return total + self._penalty(), parts
+
+    def _penalty(self):
+        """Keras adds each regularized weight's l1 * sum|w| + l2 * sum(w^2) to the loss (fit and evaluate)."""
+        total = 0.0
+        for l1, l2, param in getattr(self, "penalties", ()):
+            if l1:
+                total = total + l1 * param.abs().sum()
+            if l2:
+                total = total + l2 * param.square().sum()
+        return total
 
     def _log_names(self):
         many = len(self.model.outputs) > 1
@@ -221,6 +243,8 @@ class TorchTrainer(Trainer):
         batch = int(settings["batch_size"])
         generator = torch.Generator(device="cpu")
         verbose = not reporter.quiet and not reporter.as_json
+        class_weights = self._class_weights(prepared.y_train, reporter)
+        step = initial_epoch * math.ceil(n / batch)  # the optimizer's updates so far (Keras' iterations)
         for epoch in range(initial_epoch, int(settings["epochs"])):
             started = time.perf_counter()
             self.module.train()
@@ -237,11 +261,20 @@ class TorchTrainer(Trainer):
                 xb = {k: v[rows] for k, v in x.items()}
                 yb = {k: v[rows] for k, v in y.items()}
                 out = self._forward(xb)
-                loss, parts = self._loss(yb, out)
+                loss, parts = self._loss(yb, out, class_weights)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self._clip()
+                if self.schedule is not None:
+                    from .schedules import learning_rate
+
+                    for group in self.optimizer.param_groups:
+                        group["lr"] = learning_rate(self.schedule, self.registry, step)
                 self.optimizer.step()
+                step += 1
+                if self.terminate_on_nan and not torch.isfinite(loss.detach()):  # Keras checks every batch
+                    reporter.info(f"Batch {steps}: Invalid loss, terminating training")
+                    self.stop = True
                 size = len(rows)
                 total = total + loss.detach() * size  # a device tensor: one sync per epoch, not per step
                 for o, value in parts.items():
@@ -250,6 +283,8 @@ class TorchTrainer(Trainer):
                 steps += 1
                 with torch.no_grad():
                     self._update_metrics(yb, out)
+                if self.stop:
+                    break
             logs = {"loss": float(total) / max(seen, 1)}
             if len(outputs) > 1:
                 logs.update({f"{o}_loss": float(v) / max(seen, 1) for o, v in per_output.items()})
@@ -266,6 +301,28 @@ class TorchTrainer(Trainer):
             on_epoch_end(epoch, logs)
             if self.stop:
                 break
+
+    def _class_weights(self, y_train, reporter):
+        """``fit class_weight=``: a tensor of weights by class id, as the Keras trainer computes them."""
+        import torch
+
+        weights = self.model.training.fit_options.get("class_weight")
+        if weights is None:
+            return None
+        width = self.model.tensor_shape(self.model.outputs[0])[-1]
+        classes = width if width and width > 1 else 2
+        if weights == "balanced":
+            from nndsl.backends.keras_helpers import balanced_class_weight  # NumPy only
+
+            labels = next(iter(y_train.values())) if isinstance(y_train, dict) else y_train
+            result = balanced_class_weight(labels, classes)
+            origin = f"balanced, from {len(labels):,} training labels"
+        else:
+            result = dict(enumerate(weights))
+            origin = "given"
+        reporter.info(f"class weights ({origin}): " + ", ".join(f"{c} {w:.4g}" for c, w in result.items()))
+        return torch.tensor([result.get(c, 1.0) for c in range(max(classes, len(result)))],
+                            dtype=torch.float32, device=self.device)
 
     def _clip(self):
         import torch
@@ -355,6 +412,19 @@ class TorchTrainer(Trainer):
 
         torch.save({"model": self.module.state_dict(), "optimizer": self.optimizer.state_dict(),
                     "callbacks": [cb.state() for cb in self.callbacks]}, path)
+
+
+def _sample_weights(class_weights, y):
+    """Each sample's class weight, as Keras turns class_weight into sample weights: the class is
+    the argmax of a one-hot row, else the rounded label."""
+    import torch
+
+    if y.dim() > 1 and y.shape[-1] != 1:
+        ids = y.argmax(-1)
+    else:
+        ids = (y.squeeze(-1) if y.dim() > 1 else y)
+    ids = torch.round(ids.float()).long().clamp(0, len(class_weights) - 1)
+    return class_weights[ids]
 
 
 def _default_device():

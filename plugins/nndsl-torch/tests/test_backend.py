@@ -52,15 +52,15 @@ def test_several_inputs_by_position_name_or_dict_and_outputs_by_name(registry):
 
 
 def test_what_cannot_lower_is_reported_all_at_once_with_lines(registry):
-    spec = "input 8\ndense 4 kernel_regularizer=l2\nsparsemax\nadam 0.01 use_ema=true\nloss mse\n"
+    spec = "input 8\ndense 4 kernel_regularizer=orthogonal_regularizer\nsparsemax\nadam 0.01 use_ema=true\nloss mse\n"
     model = nndsl.check(spec, registry=registry)
     gaps = registry.backends["torch"].unsupported(model, registry)
     assert [(g.span.line, g.message) for g in gaps] == [
-        (2, "regularizer 'l2' has no lowering in backend 'torch'"),
+        (2, "regularizer 'orthogonal_regularizer' has no lowering in backend 'torch'"),
         (3, "activation 'sparsemax' has no lowering in backend 'torch'"),
         (4, "optimizer option use_ema has no lowering in backend 'torch'"),
     ]
-    with pytest.raises(BackendError, match="line 2: regularizer 'l2'") as err:
+    with pytest.raises(BackendError, match="line 2: regularizer 'orthogonal_regularizer'") as err:
         nndsl.build(model, backend="torch", registry=registry)
     assert "line 3" in str(err.value) and "use_ema" not in str(err.value)  # building needs no optimizer
 

@@ -110,10 +110,26 @@ def test_a_tensor_named_like_the_scripts_own_names_does_not_shadow_them(registry
 def test_unsupported_constructs_stop_emit_with_every_reason(registry):
     from nndsl.backends.base import BackendError
 
-    model = nndsl.check("input 4\ndense 2 kernel_regularizer=l2\nsparsemax\nadam 0.01\nloss mse\n",
-                        registry=registry)
+    model = nndsl.check("input 4\ndense 2 kernel_regularizer=orthogonal_regularizer\nsparsemax\nadam 0.01\n"
+                        "loss mse\n", registry=registry)
     with pytest.raises(BackendError, match="(?s)line 2.*line 3"):
         nndsl.emit(model, backend="torch", registry=registry)
+
+
+def test_emit_refuses_what_only_run_applies(registry):
+    """Weight penalties, schedules, class weights and callbacks are the trainer's: the script
+    would silently drop them, so emit says so (nndsl run --backend torch applies them)."""
+    from nndsl.backends.base import BackendError
+
+    spec = ("input 4\ndense 2 softmax kernel_regularizer=l2(0.01)\nadam exponential_decay(0.1, 10, 0.5)\n"
+            "loss scce\nfit class_weight=(1.0, 2.0) validation_split=0.5\ncallback early_stopping\n")
+    model = nndsl.check(spec, registry=registry)
+    with pytest.raises(BackendError) as err:
+        nndsl.emit(model, backend="torch", registry=registry)
+    text = str(err.value)
+    for line, what in ((2, "kernel_regularizer on layer 'dense'"), (3, "schedule exponential_decay"),
+                       (5, "fit class_weight"), (6, "callback early_stopping")):
+        assert f"line {line}: " in text and what in text, (what, text)
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATION_SOURCE))

@@ -1,0 +1,148 @@
+"""What the torch trainer applies beyond the model, checked against Keras: learning-rate
+schedules, weight penalties (regularizers), class weights, terminate_on_nan."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import nndsl  # noqa: E402
+import nndsl_torch  # noqa: E402
+from nndsl.params import Configured  # noqa: E402
+from nndsl_torch.schedules import learning_rate  # noqa: E402
+
+
+class _Quiet:
+    quiet, as_json = True, False
+
+    def info(self, line):
+        pass
+
+
+def _trainer(model, registry):
+    from nndsl_torch.trainer import TorchTrainer
+
+    trainer = TorchTrainer(registry.backends["torch"], registry)
+    trainer.device = torch.device("cpu")
+    trainer.build(model, {"batch_size": 8})
+    return trainer
+
+
+SCHEDULES = [
+    ("cosine_decay", {"initial_learning_rate": 0.1, "decay_steps": 50, "alpha": 0.1}),
+    ("cosine_decay", {"initial_learning_rate": 0.1, "decay_steps": 50, "warmup_target": 0.5, "warmup_steps": 10}),
+    ("cosine_decay_restarts", {"initial_learning_rate": 0.1, "first_decay_steps": 7}),
+    ("cosine_decay_restarts", {"initial_learning_rate": 0.1, "first_decay_steps": 7, "t_mul": 1.0, "m_mul": 0.5}),
+    ("exponential_decay", {"initial_learning_rate": 0.1, "decay_steps": 7, "decay_rate": 0.5, "staircase": True}),
+    ("exponential_decay", {"initial_learning_rate": 0.1, "decay_steps": 7, "decay_rate": 0.5}),
+    ("inverse_time_decay", {"initial_learning_rate": 0.1, "decay_steps": 7, "decay_rate": 0.5}),
+    ("piecewise_constant_decay", {"boundaries": (10, 20), "values": (0.1, 0.05, 0.01)}),
+    ("polynomial_decay", {"initial_learning_rate": 0.1, "decay_steps": 30, "power": 2.0}),
+    ("polynomial_decay", {"initial_learning_rate": 0.1, "decay_steps": 30, "cycle": True}),
+]
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("name,options", SCHEDULES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(SCHEDULES)])
+def test_schedules_follow_keras_step_by_step(name, options, registry):
+    import keras
+
+    from nndsl.backends.keras.training import OBJECTS
+
+    module, cls = OBJECTS[("schedule", name)]
+    theirs = getattr(keras.optimizers.schedules, cls)(**{k: list(v) if isinstance(v, tuple) else v
+                                                         for k, v in options.items()})
+    ours = Configured("schedule", name, tuple(options.items()))
+    for step in range(100):
+        assert learning_rate(ours, registry, step) == pytest.approx(float(theirs(step)), rel=1e-5, abs=1e-8), step  # Keras: float32
+
+
+def test_the_trainer_steps_the_schedule_each_update(registry):
+    spec = ("input 4\ndense 3 softmax\nsgd exponential_decay(0.1, 2, 0.5)\nloss scce\nfit epochs=2 batch_size=8\n")
+    model = nndsl.check(spec, registry=registry)
+    trainer = _trainer(model, registry)
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(0.1)
+    x = np.random.default_rng(0).normal(size=(20, 4)).astype("float32")
+    y = np.arange(20) % 3
+
+    class Prepared:
+        x_train, y_train, x_val, y_val = x, y, None, None
+
+    trainer.fit(Prepared, {"epochs": 2, "batch_size": 8, "shuffle": False}, initial_epoch=0,
+                on_epoch_end=lambda epoch, logs: None, reporter=_Quiet())
+    # 3 updates per epoch; the last one (step 5) used 0.1 * 0.5 ** (5 / 2)
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** 2.5)
+
+
+REGULARIZED = """\
+input 6 3
+conv1d 4 2 kernel_regularizer=l1_l2(l1=0.01, l2=0.02) bias_regularizer=l2(0.5)
+lstm 5 kernel_regularizer=l2(0.01) recurrent_regularizer=l1(0.03)
+dense 3 softmax kernel_regularizer=l2 bias_regularizer=l1(0.2)
+adam 0.01
+loss scce
+"""
+
+
+@pytest.mark.keras
+def test_weight_penalties_add_to_the_loss_as_in_keras(registry):
+    """Keras' evaluate() loss includes the regularization losses; so does the torch trainer's."""
+    from nndsl.testing import randomize_weights
+
+    model = nndsl.check(REGULARIZED, registry=registry)
+    keras_model = nndsl.build(model, backend="keras-functional", registry=registry)
+    randomize_weights(keras_model, seed=1)
+    trainer = _trainer(model, registry)
+    nndsl_torch.load_keras_weights(trainer.module, keras_model)
+    assert len(trainer.penalties) == 6  # conv kernel and bias, lstm kernel and recurrent kernel, dense both
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(10, 6, 3)).astype("float32")
+    y = rng.integers(0, 3, size=10)
+    want = keras_model.evaluate(x, y, batch_size=10, verbose=0, return_dict=True)["loss"]
+    got = trainer.evaluate(x, y, 10)["loss"]
+    assert got == pytest.approx(want, rel=1e-5)
+    assert float(trainer._penalty().detach()) > 0.1  # the penalty is a real part of it
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("loss,labels", [("scce", "sparse"), ("cce", "one_hot")])
+def test_class_weights_weigh_the_loss_as_keras_does(loss, labels, registry):
+    """Keras turns class_weight into sample weights (by the label's class) and averages over the batch."""
+    spec = f"input 4\ndense 3 softmax\nadam 0.01\nloss {loss}\nfit class_weight=(1.0, 3.0, 0.5)\n"
+    model = nndsl.check(spec, registry=registry)
+    keras_model = nndsl.build(model, backend="keras-functional", registry=registry)
+    trainer = _trainer(model, registry)
+    nndsl_torch.load_keras_weights(trainer.module, keras_model)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 4)).astype("float32")
+    ids = rng.integers(0, 3, size=12)
+    y = ids if labels == "sparse" else np.eye(3, dtype="float32")[ids]
+    weights = np.array([1.0, 3.0, 0.5], dtype="float32")
+    want = keras_model.evaluate(x, y, sample_weight=weights[ids], batch_size=12, verbose=0, return_dict=True)["loss"]
+    class_weights = trainer._class_weights(y, _Quiet())
+    out = trainer._forward({model.inputs[0].name: torch.from_numpy(x)})
+    got, _ = trainer._loss({model.outputs[0]: torch.as_tensor(y)}, out, class_weights)
+    assert float(got) == pytest.approx(want, rel=1e-5)
+
+
+def test_balanced_class_weights_come_from_the_training_labels(registry):
+    model = nndsl.check("input 4\ndense 2 softmax\nloss scce\nfit class_weight=balanced\n", registry=registry)
+    trainer = _trainer(model, registry)
+    weights = trainer._class_weights(np.array([0, 0, 0, 1]), _Quiet())
+    assert weights.tolist() == pytest.approx([4 / 6, 2.0])
+
+
+def test_terminate_on_nan_stops_within_the_epoch(registry):
+    model = nndsl.check("input 2\ndense 1\nsgd 1e30\nloss mse\ncallback terminate_on_nan\n", registry=registry)
+    trainer = _trainer(model, registry)
+    x = np.full((64, 2), 1e10, dtype="float32")
+
+    class Prepared:
+        x_train, y_train, x_val, y_val = x, np.ones((64, 1), dtype="float32"), None, None
+
+    epochs = []
+    trainer.fit(Prepared, {"epochs": 5, "batch_size": 8, "shuffle": False}, initial_epoch=0,
+                on_epoch_end=lambda epoch, logs: epochs.append(epoch), reporter=_Quiet())
+    assert trainer.stop and epochs == [0]
