@@ -22,8 +22,6 @@ class TorchBackend(Backend):
     reasons = {
         ("activation", "sparsemax"): "PyTorch has no sparsemax (Keras' is a sort-based kernel of its own)",
         ("regularizer", "orthogonal_regularizer"): "its penalty depends on Keras' kernel layout (rows); not ported",
-        **{("constraint", n): "the torch trainer projects no weights after a step yet"
-           for n in ("max_norm", "min_max_norm", "non_neg", "unit_norm")},
         ("callback", "csv_logger"): "nndsl run writes history.csv for every backend; the callback is Keras'",
         ("callback", "tensorboard"): "TensorBoard logging is Keras' (torch.utils.tensorboard is not wired in)",
         ("callback", "model_checkpoint"): "nndsl run checkpoints every epoch; a monitored best-model file is Keras'",
@@ -113,12 +111,13 @@ class TorchBackend(Backend):
 
 
 def script_gaps(model) -> list[tuple[Any, str]]:
-    """(span, what) the torch trainer applies and the emitted script does not: weight penalties,
+    """(span, what) the torch trainer applies and the emitted script does not: weight penalties and constraints,
     a learning-rate schedule, class weights, callbacks (the script trains a fixed number of epochs)."""
     out = []
     for node in model.nodes:
         for name, value in node.attrs:
-            if value is not None and name.endswith("_regularizer") and name != "activity_regularizer":
+            if value is not None and (name.endswith("_constraint") or
+                                      name.endswith("_regularizer") and name != "activity_regularizer"):
                 out.append((node.span, f"{name} on layer '{node.op}'"))
     opt = model.training.optimizer
     if opt is not None and not isinstance(opt.attr.get("learning_rate"), (int, float, type(None))):

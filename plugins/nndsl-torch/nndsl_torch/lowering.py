@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from .schedules import REGULARIZERS, SCHEDULES
+from .schedules import CONSTRAINTS, REGULARIZERS, SCHEDULES
 
 
 class Unsupported(Exception):
@@ -508,6 +508,7 @@ def table() -> dict[tuple[str, str], Any]:
     out.update({("initializer", k): k for k in INITIALIZERS})
     out.update({("schedule", k): k for k in SCHEDULES})          # stepped by the trainer
     out.update({("regularizer", k): k for k in REGULARIZERS})    # penalties added by the trainer
+    out.update({("constraint", k): k for k in CONSTRAINTS})      # projections after each step
     return out
 
 

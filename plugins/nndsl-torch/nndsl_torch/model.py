@@ -157,7 +157,12 @@ def training_problems(model, registry=None) -> list[Problem]:
         for name, _ in options:
             out.append(Problem(loss_spans.get(output), f"loss option {name} has no lowering in backend '{BACKEND}'",
                                "drop the option (the torch loss uses its default) or train with a Keras backend"))
+    from .schedules import axis_problem
+
     for node in model.nodes:
+        problem = axis_problem(node, registry)
+        if problem is not None:
+            out.append(Problem(node.span, problem))
         if node.attr.get("activity_regularizer") is not None:
             out.append(Problem(node.span, f"activity_regularizer on layer '{node.op}' has no lowering in backend "
                                           f"'{BACKEND}'", "weight regularizers (kernel_regularizer=...) do"))

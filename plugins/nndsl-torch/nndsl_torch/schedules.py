@@ -126,3 +126,69 @@ def penalty_terms(model, module, registry) -> list[tuple[float, float, Any]]:
                     if param is not None and hasattr(param, "requires_grad"):
                         out.append((float(o.get("l1", 0.0)), float(o.get("l2", 0.0)), param))
     return out
+
+
+# weight constraints -----------------------------------------------------------------------------
+
+CONSTRAINTS = ("max_norm", "min_max_norm", "non_neg", "unit_norm")
+_CONSTRAINED = {
+    "kernel_constraint": _PENALIZED["kernel_regularizer"],
+    "bias_constraint": _PENALIZED["bias_regularizer"],
+    "recurrent_constraint": ("recurrent_kernel",),
+    "depthwise_constraint": ("weight", "depthwise"),
+    "pointwise_constraint": ("pointwise",),
+}
+
+
+def keras_axis_in_torch(op: str, param_name: str, ndim: int):
+    """Where axis ``k`` of a Keras weight is in the runtime's parameter (the layouts of
+    nndsl_torch.weights), or None where Keras' axes do not survive (depthwise kernels are merged)."""
+    if param_name in ("weight", "pointwise") and (op == "dense"):
+        return lambda k: 1 - (k % 2)
+    if (op.startswith("conv") and param_name == "weight") or param_name == "pointwise":
+        rank = ndim - 2
+
+        def conv(k: int) -> int:
+            k %= ndim
+            return 2 + k if k < rank else (1 if k == rank else 0)
+        return conv
+    if param_name in ("weight", "depthwise") and op.startswith(("depthwiseconv", "separableconv")):
+        return None
+    return lambda k: k % ndim
+
+
+def constraint_terms(model, module, registry) -> list[tuple[str, dict, Any, Any]]:
+    """(constraint name, its options with defaults, parameter, axis mapper) for every constrained
+    weight of a built module; the trainer projects each after every optimizer step, as Keras does."""
+    out = []
+    for planned in module.nodes:
+        node = model.node(planned.name)
+        layer = getattr(module, planned.attribute)
+        parts = [layer.forward_layer, layer.backward_layer] if node.op == "bidirectional" else [layer]
+        for arg, names in _CONSTRAINED.items():
+            value = node.attr.get(arg)
+            if value is None:
+                continue
+            name = value if isinstance(value, str) else value.name
+            name = registry.constraints[name].name
+            o = options(value, registry.constraints)
+            for part in parts:
+                for pname in names:
+                    param = getattr(part, pname, None)
+                    if param is not None and hasattr(param, "requires_grad"):
+                        out.append((name, o, param, keras_axis_in_torch(node.op, pname, param.dim())))
+    return out
+
+
+def axis_problem(node, registry) -> str | None:
+    """Why a constraint of ``node`` cannot be projected in the runtime's layout, or None."""
+    for arg in ("depthwise_constraint",):
+        value = node.attr.get(arg)
+        if value is None:
+            continue
+        name = value if isinstance(value, str) else value.name
+        name = registry.constraints[name].name if registry is not None else name
+        if name != "non_neg":
+            return (f"{arg}={name} on layer '{node.op}' has no lowering in backend 'torch' (the depthwise kernel's "
+                    "Keras axes are merged in PyTorch's layout; non_neg works)")
+    return None

@@ -111,7 +111,7 @@ class TorchTrainer(Trainer):
         from .model import instantiate, resolve
 
         self.module = self._module(model)
-        from .schedules import penalty_terms
+        from .schedules import constraint_terms, penalty_terms
 
         opt = model.training.optimizer or default_optimizer()
         call = optimizer_call(opt, self.registry)
@@ -119,6 +119,7 @@ class TorchTrainer(Trainer):
         rate = opt.attr.get("learning_rate")
         self.schedule = rate if rate is not None and not isinstance(rate, (int, float)) else None
         self.penalties = penalty_terms(model, self.module, self.registry)
+        self.constraints = constraint_terms(model, self.module, self.registry)
         self.class_weights = None   # set by fit() from fit class_weight=
         self.clipping = {k: v for k, v in opt.attr.items() if k in ("clipnorm", "clipvalue", "global_clipnorm")
                          and v is not None}
@@ -271,6 +272,7 @@ class TorchTrainer(Trainer):
                     for group in self.optimizer.param_groups:
                         group["lr"] = learning_rate(self.schedule, self.registry, step)
                 self.optimizer.step()
+                self._project()
                 step += 1
                 if self.terminate_on_nan and not torch.isfinite(loss.detach()):  # Keras checks every batch
                     reporter.info(f"Batch {steps}: Invalid loss, terminating training")
@@ -301,6 +303,16 @@ class TorchTrainer(Trainer):
             on_epoch_end(epoch, logs)
             if self.stop:
                 break
+
+    def _project(self):
+        """Keras applies each weight's constraint after every update: w <- constraint(w)."""
+        if not getattr(self, "constraints", None):
+            return
+        import torch
+
+        with torch.no_grad():
+            for name, o, param, axis_of in self.constraints:
+                param.copy_(_constrained(name, o, param, axis_of))
 
     def _class_weights(self, y_train, reporter):
         """``fit class_weight=``: a tensor of weights by class id, as the Keras trainer computes them."""
@@ -412,6 +424,24 @@ class TorchTrainer(Trainer):
 
         torch.save({"model": self.module.state_dict(), "optimizer": self.optimizer.state_dict(),
                     "callbacks": [cb.state() for cb in self.callbacks]}, path)
+
+
+def _constrained(name, o, w, axis_of):
+    """Keras 3's constraint formulas (epsilon 1e-7), over Keras' axes mapped to the runtime layout."""
+    import torch
+
+    if name == "non_neg":
+        return w * (w >= 0).to(w.dtype)
+    axes = o["axis"] if isinstance(o["axis"], (tuple, list)) else (o["axis"],)
+    dims = tuple(sorted({axis_of(a) for a in axes}))
+    norms = torch.sqrt(torch.sum(w * w, dim=dims, keepdim=True))
+    if name == "unit_norm":
+        return w / (1e-7 + norms)
+    if name == "max_norm":
+        desired = torch.clamp(norms, 0.0, o["max_value"])
+    else:  # min_max_norm
+        desired = o["rate"] * torch.clamp(norms, o["min_value"], o["max_value"]) + (1 - o["rate"]) * norms
+    return w * desired / (1e-7 + norms)
 
 
 def _sample_weights(class_weights, y):

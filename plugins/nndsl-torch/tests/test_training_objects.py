@@ -146,3 +146,48 @@ def test_terminate_on_nan_stops_within_the_epoch(registry):
     trainer.fit(Prepared, {"epochs": 5, "batch_size": 8, "shuffle": False}, initial_epoch=0,
                 on_epoch_end=lambda epoch, logs: epochs.append(epoch), reporter=_Quiet())
     assert trainer.stop and epochs == [0]
+
+
+CONSTRAINED = """\
+input 6 6 3
+conv2d 4 3 kernel_constraint=unit_norm(axis=(0, 1, 2)) bias_constraint=non_neg
+reshape (16, 4)
+lstm 5 return_sequences=true kernel_constraint=max_norm(0.5) recurrent_constraint=min_max_norm(0.2, 0.6, rate=0.5, axis=1)
+multiheadattention 2 3 kernel_constraint=max_norm(0.3, axis=-1)
+flatten
+dense 3 softmax kernel_constraint=max_norm(0.4, axis=1) bias_constraint=max_norm(0.1)
+adam 0.01
+loss scce
+"""
+
+
+@pytest.mark.keras
+def test_constraints_project_the_weights_as_keras_does(registry):
+    """After a step Keras sets w <- constraint(w); the trainer does the same in PyTorch's layout."""
+    from nndsl.testing import randomize_weights
+
+    model = nndsl.check(CONSTRAINED, registry=registry)
+    keras_model = nndsl.build(model, backend="keras-functional", registry=registry, compile=False)
+    randomize_weights(keras_model, seed=2)
+    for v in keras_model.trainable_variables:  # make every norm large enough for the constraints to bite
+        v.assign(v * 3.0)
+    trainer = _trainer(model, registry)
+    nndsl_torch.load_keras_weights(trainer.module, keras_model)
+    assert len(trainer.constraints) == 2 + 2 + 4 + 2  # conv kernel+bias, lstm 2, attention 4 kernels, dense 2
+    trainer._project()
+    for v in keras_model.trainable_variables:
+        if getattr(v, "constraint", None) is not None:
+            v.assign(v.constraint(v))
+    want = nndsl.build(model, backend="torch", registry=registry)
+    nndsl_torch.load_keras_weights(want, keras_model)
+    got = trainer.module.state_dict()
+    for name, value in want.state_dict().items():
+        torch.testing.assert_close(got[name], value, atol=1e-6, rtol=1e-5, msg=name)
+
+
+def test_a_depthwise_constraint_over_keras_axes_is_refused(registry):
+    model = nndsl.check("input 8 8 3\ndepthwiseconv2d 3 depthwise_constraint=max_norm(2)\nflatten\ndense 2\n"
+                        "loss mse\n", registry=registry)
+    gaps = registry.backends["torch"].unsupported(model, registry)
+    assert [(g.span.line, g.kind, g.training) for g in gaps] == [(2, "option", True)]
+    assert "depthwise_constraint=max_norm" in gaps[0].message
