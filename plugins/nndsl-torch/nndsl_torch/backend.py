@@ -25,8 +25,6 @@ class TorchBackend(Backend):
         ("callback", "csv_logger"): "nndsl run writes history.csv for every backend; the callback is Keras'",
         ("callback", "tensorboard"): "TensorBoard logging is Keras' (torch.utils.tensorboard is not wired in)",
         ("callback", "model_checkpoint"): "nndsl run checkpoints every epoch; a monitored best-model file is Keras'",
-        ("callback", "learning_rate_scheduler"): "an epoch-stepped schedule is Keras'; give the optimizer the "
-                                                 "schedule (adam cosine_decay(...)), which the torch trainer steps",
     }
 
     def unsupported(self, model, registry) -> list[Gap]:

@@ -518,4 +518,5 @@ INITIALIZERS = ("zeros", "ones", "constant", "glorot_uniform", "glorot_normal", 
                 "orthogonal", "identity")
 
 
-CALLBACKS = ("early_stopping", "reduce_lr_on_plateau", "terminate_on_nan")  # run by nndsl_torch.trainer
+# run by nndsl_torch.trainer
+CALLBACKS = ("early_stopping", "reduce_lr_on_plateau", "terminate_on_nan", "learning_rate_scheduler")

@@ -125,7 +125,8 @@ class TorchTrainer(Trainer):
                          and v is not None}
         self.losses = _losses(model, self.registry)
         self.metrics = _metrics(model, self.registry)
-        self.callbacks = [_Callback.make(cb) for cb in model.training.callbacks if cb.name != "terminate_on_nan"]
+        self.callbacks = [_Callback.make(cb) for cb in model.training.callbacks
+                          if cb.name not in ("terminate_on_nan", "learning_rate_scheduler")]
         self.terminate_on_nan = any(cb.name == "terminate_on_nan" for cb in model.training.callbacks)
 
     def adapt(self, layers, x_train, settings):
@@ -246,8 +247,15 @@ class TorchTrainer(Trainer):
         verbose = not reporter.quiet and not reporter.as_json
         class_weights = self._class_weights(prepared.y_train, reporter)
         step = initial_epoch * math.ceil(n / batch)  # the optimizer's updates so far (Keras' iterations)
+        epoch_schedules = [dict(cb.options)["schedule"] for cb in self.model.training.callbacks
+                           if cb.name == "learning_rate_scheduler"]
         for epoch in range(initial_epoch, int(settings["epochs"])):
             started = time.perf_counter()
+            for schedule in epoch_schedules:  # Keras' LearningRateScheduler: the epoch is the step
+                from .schedules import learning_rate
+
+                for group in self.optimizer.param_groups:
+                    group["lr"] = learning_rate(schedule, self.registry, epoch)
             self.module.train()
             generator.manual_seed(int(settings.get("data_seed") or 0) * 100_003 + epoch)
             order = (torch.randperm(n, generator=generator) if settings.get("shuffle", True)
@@ -293,6 +301,8 @@ class TorchTrainer(Trainer):
             logs.update(self._metric_results())
             if prepared.x_val is not None:
                 logs.update({f"val_{k}": v for k, v in self.evaluate(prepared.x_val, prepared.y_val, batch).items()})
+            if epoch_schedules:
+                logs["learning_rate"] = float(self.optimizer.param_groups[0]["lr"])
             for cb in self.callbacks:
                 cb.on_epoch_end(self, epoch, logs, reporter)
             if verbose:

@@ -191,3 +191,20 @@ def test_a_depthwise_constraint_over_keras_axes_is_refused(registry):
     gaps = registry.backends["torch"].unsupported(model, registry)
     assert [(g.span.line, g.kind, g.training) for g in gaps] == [(2, "option", True)]
     assert "depthwise_constraint=max_norm" in gaps[0].message
+
+
+def test_learning_rate_scheduler_sets_each_epochs_rate(registry):
+    """callback learning_rate_scheduler: the schedule's step is the epoch, set as the epoch begins."""
+    spec = ("input 4\ndense 3 softmax\nsgd 0.5\nloss scce\n"
+            "callback learning_rate_scheduler exponential_decay(0.1, 1, 0.5)\n")
+    model = nndsl.check(spec, registry=registry)
+    trainer = _trainer(model, registry)
+    x = np.random.default_rng(0).normal(size=(16, 4)).astype("float32")
+
+    class Prepared:
+        x_train, y_train, x_val, y_val = x, np.arange(16) % 3, None, None
+
+    rates = []
+    trainer.fit(Prepared, {"epochs": 3, "batch_size": 8}, initial_epoch=0,
+                on_epoch_end=lambda epoch, logs: rates.append(logs["learning_rate"]), reporter=_Quiet())
+    assert rates == pytest.approx([0.1, 0.05, 0.025])
