@@ -22,7 +22,6 @@ class TorchBackend(Backend):
     reasons = {
         ("activation", "sparsemax"): "PyTorch has no sparsemax (Keras' is a sort-based kernel of its own)",
         ("regularizer", "orthogonal_regularizer"): "its penalty depends on Keras' kernel layout (rows); not ported",
-        ("callback", "csv_logger"): "nndsl run writes history.csv for every backend; the callback is Keras'",
         ("callback", "tensorboard"): "TensorBoard logging is Keras' (torch.utils.tensorboard is not wired in)",
         ("callback", "model_checkpoint"): "nndsl run checkpoints every epoch; a monitored best-model file is Keras'",
     }

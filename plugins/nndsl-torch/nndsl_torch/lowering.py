@@ -519,4 +519,4 @@ INITIALIZERS = ("zeros", "ones", "constant", "glorot_uniform", "glorot_normal", 
 
 
 # run by nndsl_torch.trainer
-CALLBACKS = ("early_stopping", "reduce_lr_on_plateau", "terminate_on_nan", "learning_rate_scheduler")
+CALLBACKS = ("early_stopping", "reduce_lr_on_plateau", "terminate_on_nan", "learning_rate_scheduler", "csv_logger")

@@ -126,7 +126,7 @@ class TorchTrainer(Trainer):
         self.losses = _losses(model, self.registry)
         self.metrics = _metrics(model, self.registry)
         self.callbacks = [_Callback.make(cb) for cb in model.training.callbacks
-                          if cb.name not in ("terminate_on_nan", "learning_rate_scheduler")]
+                          if cb.name not in ("terminate_on_nan", "learning_rate_scheduler", "csv_logger")]
         self.terminate_on_nan = any(cb.name == "terminate_on_nan" for cb in model.training.callbacks)
 
     def adapt(self, layers, x_train, settings):
@@ -249,6 +249,8 @@ class TorchTrainer(Trainer):
         step = initial_epoch * math.ceil(n / batch)  # the optimizer's updates so far (Keras' iterations)
         epoch_schedules = [dict(cb.options)["schedule"] for cb in self.model.training.callbacks
                            if cb.name == "learning_rate_scheduler"]
+        csv_logs = [_CsvLogger(cb, self.registry, settings.get("run_dir"), resuming=initial_epoch > 0)
+                    for cb in self.model.training.callbacks if cb.name == "csv_logger"]
         for epoch in range(initial_epoch, int(settings["epochs"])):
             started = time.perf_counter()
             for schedule in epoch_schedules:  # Keras' LearningRateScheduler: the epoch is the step
@@ -305,6 +307,8 @@ class TorchTrainer(Trainer):
                 logs["learning_rate"] = float(self.optimizer.param_groups[0]["lr"])
             for cb in self.callbacks:
                 cb.on_epoch_end(self, epoch, logs, reporter)
+            for log in csv_logs:
+                log.write(epoch, logs)
             if verbose:
                 took = time.perf_counter() - started
                 reporter.info(f"Epoch {epoch + 1}/{settings['epochs']}")
@@ -529,6 +533,41 @@ def _metrics(model, registry) -> dict[str, list[tuple[str, Any]]]:
                        "binary_accuracy" if labels == "binary" or shape[-1:] == (1,) else "categorical_accuracy")
             out.setdefault(o, []).append((log, MAKERS[key]()))
     return out
+
+
+class _CsvLogger:
+    """``callback csv_logger``: Keras' CSVLogger (a header of ``epoch`` and the sorted log names, a
+    row per epoch); a relative filename lies inside the run directory, and a resumed run appends."""
+
+    def __init__(self, cb, registry, run_dir, resuming: bool):
+        import os
+
+        o = {p.name: p.default for p in registry.callbacks["csv_logger"].params}
+        o.update(dict(cb.options))
+        path = o["filename"]
+        if run_dir is not None and not os.path.isabs(path):
+            path = os.path.join(run_dir, path)
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        self.path, self.separator = path, o["separator"]
+        append = bool(o["append"]) or resuming
+        self.header = not (append and os.path.exists(path) and os.path.getsize(path) > 0)
+        if not append:
+            open(path, "w", encoding="utf-8").close()
+        self.keys = None
+
+    def write(self, epoch: int, logs: Mapping[str, float]) -> None:
+        import csv
+
+        if self.keys is None:
+            self.keys = sorted(logs)
+            if not any(k.startswith("val_") for k in self.keys):  # as Keras: val_ columns (NA) all the same
+                self.keys += ["val_" + k for k in self.keys]
+        with open(self.path, "a", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=["epoch", *self.keys], delimiter=self.separator)
+            if self.header:
+                writer.writeheader()
+                self.header = False
+            writer.writerow({"epoch": epoch, **{k: logs.get(k, "NA") for k in self.keys}})
 
 
 class _Callback:

@@ -208,3 +208,36 @@ def test_learning_rate_scheduler_sets_each_epochs_rate(registry):
     trainer.fit(Prepared, {"epochs": 3, "batch_size": 8}, initial_epoch=0,
                 on_epoch_end=lambda epoch, logs: rates.append(logs["learning_rate"]), reporter=_Quiet())
     assert rates == pytest.approx([0.1, 0.05, 0.025])
+
+
+@pytest.mark.keras
+def test_csv_logger_writes_what_keras_writes(registry, tmp_path):
+    """The same header and rows as Keras' CSVLogger, inside the run directory."""
+    import csv
+
+    import keras
+
+    spec = "input 4\ndense 3 softmax\nsgd 0.1\nloss scce\nmetrics accuracy\ncallback csv_logger \"logs/train.csv\" separator=\";\"\n"
+    model = nndsl.check(spec, registry=registry)
+    trainer = _trainer(model, registry)
+    x = np.random.default_rng(0).normal(size=(16, 4)).astype("float32")
+
+    class Prepared:
+        x_train, y_train, x_val, y_val = x, np.arange(16) % 3, None, None
+
+    trainer.fit(Prepared, {"epochs": 2, "batch_size": 8, "run_dir": str(tmp_path)}, initial_epoch=0,
+                on_epoch_end=lambda epoch, logs: None, reporter=_Quiet())
+    with open(tmp_path / "logs" / "train.csv", newline="") as fh:
+        rows = list(csv.reader(fh, delimiter=";"))
+    keras_log = tmp_path / "keras.csv"
+    reference = keras.callbacks.CSVLogger(str(keras_log), separator=";")
+    reference.set_model(keras.Sequential([keras.Input((1,))]))
+    reference.on_train_begin()
+    for epoch in range(2):
+        reference.on_epoch_end(epoch, {"loss": 1.0, "accuracy": 0.5})
+    reference.on_train_end()
+    with open(keras_log, newline="") as fh:
+        want = list(csv.reader(fh, delimiter=";"))
+    assert rows[0] == want[0] == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
+    assert [(r[0], r[3:]) for r in rows[1:]] == [(r[0], r[3:]) for r in want[1:]] == [("0", ["NA", "NA"]),
+                                                                                          ("1", ["NA", "NA"])]
