@@ -123,6 +123,9 @@ def script_gaps(model) -> list[tuple[Any, str]]:
         out.append((model.training.fit_span, "fit class_weight"))
     for cb in model.training.callbacks:
         out.append((cb.span, f"callback {cb.name}"))
+    spans = {o: model.training.loss_span(i) for i, (o, _) in enumerate(model.training.losses)}
+    for output, options in model.training.loss_options:
+        out += [(spans.get(output), f"loss option {name}") for name, _ in options]
     return out
 
 

@@ -408,6 +408,16 @@ LOSSES: tuple[str, ...] = (
     "kl_divergence", "poisson", "hinge", "squared_hinge", "categorical_hinge", "cosine_similarity")
 
 
+# loss options runtime.configured_loss honours, by the loss's long name (Keras' meaning; axis only
+# -1); the rest are refused when the spec is checked
+LOSS_OPTIONS: dict[str, tuple[str, ...]] = {
+    "binary_crossentropy": ("from_logits", "label_smoothing", "axis"),
+    "categorical_crossentropy": ("from_logits", "label_smoothing", "axis"),
+    "sparse_categorical_crossentropy": ("from_logits",),
+    "huber": ("delta",),
+}
+
+
 def loss_function(name: str, registry) -> str:
     """The runtime.LOSSES key of a spec's loss: its table entry when that names one (a plugin's
     lowering), else the loss's spelled-out name."""

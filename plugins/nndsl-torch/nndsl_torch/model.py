@@ -12,7 +12,7 @@ import keyword
 from dataclasses import dataclass
 from typing import Any
 
-from .lowering import CALLBACKS, LAYERS, METRICS, Call, Lowered, Unsupported, optimizer_call
+from .lowering import CALLBACKS, LAYERS, LOSS_OPTIONS as _LOSS_OPTIONS, METRICS, Call, Lowered, Unsupported, optimizer_call
 
 BACKEND = "torch"
 
@@ -153,10 +153,18 @@ def training_problems(model, registry=None) -> list[Problem]:
         if name not in METRICS:
             out.append(Problem(t.metric_span(i), f"metric '{name}' has no lowering in backend '{BACKEND}'"))
     loss_spans = {o: t.loss_span(i) for i, (o, _) in enumerate(t.losses)}
+    loss_names = dict(t.losses)
     for output, options in getattr(t, "loss_options", ()):
-        for name, _ in options:
-            out.append(Problem(loss_spans.get(output), f"loss option {name} has no lowering in backend '{BACKEND}'",
-                               "drop the option (the torch loss uses its default) or train with a Keras backend"))
+        loss = loss_names.get(output, "")
+        honoured = _LOSS_OPTIONS.get(registry.losses[loss].long if registry is not None and loss in registry.losses
+                                     else loss, ())
+        for name, value in options:
+            if name not in honoured or (name == "axis" and value != -1):
+                what = f"{name}={value}" if name == "axis" else name
+                out.append(Problem(loss_spans.get(output), f"loss option {what} has no lowering in backend "
+                                                           f"'{BACKEND}'",
+                                   "drop the option or train with a Keras backend" +
+                                   (f" (torch honours {', '.join(honoured)} here)" if honoured else "")))
     from .schedules import axis_problem
 
     for node in model.nodes:

@@ -928,6 +928,43 @@ LOSSES = {f.__name__: f for f in (
     categorical_hinge, cosine_similarity)}
 
 
+def configured_loss(name, options):
+    """``LOSSES[name]`` with the spec's options (``loss cce from_logits=true label_smoothing=0.1``),
+    computed as Keras computes them: logits through log-softmax / log-sigmoid, smoothed targets."""
+    fn = LOSSES[name]
+    o = dict(options or ())
+    if not o:
+        return fn
+    logits, smoothing = bool(o.get("from_logits")), float(o.get("label_smoothing", 0.0))
+    if name == "huber":
+        def loss(y, p):
+            return huber(y, p, float(o.get("delta", 1.0)))
+    elif name == "binary_crossentropy":
+        def loss(y, p):
+            y = y * (1.0 - smoothing) + 0.5 * smoothing if smoothing else y
+            if logits:
+                return F.binary_cross_entropy_with_logits(p, y, reduction="none").mean(-1)
+            return binary_crossentropy(y, p)
+    elif name == "categorical_crossentropy":
+        def loss(y, p):
+            y = y * (1.0 - smoothing) + smoothing / y.shape[-1] if smoothing else y
+            if logits:
+                return -(y * F.log_softmax(p, dim=-1)).sum(-1)
+            return categorical_crossentropy(y, p)
+    elif name == "sparse_categorical_crossentropy":
+        def loss(y, p):
+            if not logits:
+                return sparse_categorical_crossentropy(y, p)
+            ids = y.long()
+            if ids.dim() == p.dim():
+                ids = ids.squeeze(-1)
+            return -torch.gather(F.log_softmax(p, dim=-1), -1, ids.unsqueeze(-1)).squeeze(-1)
+    else:
+        raise ValueError(f"loss {name} takes no options here")
+    loss.__name__ = name
+    return loss
+
+
 def loss_value(loss, y_true, y_pred, sample_weight=None):
     """The batch's loss: Keras' per-sample ``loss`` (a function above), averaged (sum_over_batch_size);
     with ``sample_weight`` (one per sample) each value is weighed first, and the mean stays over

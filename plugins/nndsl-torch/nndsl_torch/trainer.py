@@ -207,12 +207,14 @@ class TorchTrainer(Trainer):
         return {k: v.float() for k, v in out.items()}
 
     def _loss(self, y, out, class_weights=None):
-        from .runtime import LOSSES, loss_value
+        from .runtime import configured_loss, loss_value
 
         parts = {}
+        options = dict(self.model.training.loss_options)
         for o, name in self.losses.items():
             sample_weight = _sample_weights(class_weights, y[o]) if class_weights is not None else None
-            parts[o] = loss_value(LOSSES[name], y[o], out[o], sample_weight)
+            fn = configured_loss(name, options.get(o, options.get("")))
+            parts[o] = loss_value(fn, y[o], out[o], sample_weight)
         weights = dict(getattr(self.model.training, "loss_weights", ()))  # Keras: the total is weighted
         total = sum(weights.get(o, 1.0) * v for o, v in parts.items())
         return total + self._penalty(), parts

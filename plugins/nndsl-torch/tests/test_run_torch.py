@@ -129,10 +129,10 @@ def test_a_pickle_in_place_of_the_weights_is_refused_not_run(spec, tmp_path):
 
 def test_unsupported_training_is_a_spec_error_before_any_data_is_read(tmp_path, installed):
     path = tmp_path / "bad.nn"
-    path.write_text("input 8\ndense 2 sparsemax\nadam 0.01\nloss mse\ncallback csv_logger\ndata \"missing.npz\"\n")
+    path.write_text("input 8\ndense 2 sparsemax\nadam 0.01\nloss mse\ncallback tensorboard\ndata \"missing.npz\"\n")
     rc, _, err = run("run", "--backend", "torch", path, "--out", tmp_path / "run")
     assert rc == 1 and "bad.nn:2:1: error[E700]: activation 'sparsemax' has no lowering in backend 'torch'" in err
-    assert "bad.nn:5:1: error[E700]: callback 'csv_logger' has no lowering in backend 'torch'" in err
+    assert "bad.nn:5:1: error[E700]: callback 'tensorboard' has no lowering in backend 'torch'" in err
     assert not (tmp_path / "run").exists()
 
 

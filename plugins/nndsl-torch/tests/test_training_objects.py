@@ -241,3 +241,40 @@ def test_csv_logger_writes_what_keras_writes(registry, tmp_path):
     assert rows[0] == want[0] == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
     assert [(r[0], r[3:]) for r in rows[1:]] == [(r[0], r[3:]) for r in want[1:]] == [("0", ["NA", "NA"]),
                                                                                           ("1", ["NA", "NA"])]
+
+
+LOSS_CASES = [
+    ("categorical_crossentropy", "CategoricalCrossentropy", {"from_logits": True}),
+    ("categorical_crossentropy", "CategoricalCrossentropy", {"label_smoothing": 0.2}),
+    ("categorical_crossentropy", "CategoricalCrossentropy", {"from_logits": True, "label_smoothing": 0.1}),
+    ("binary_crossentropy", "BinaryCrossentropy", {"from_logits": True}),
+    ("binary_crossentropy", "BinaryCrossentropy", {"from_logits": True, "label_smoothing": 0.3}),
+    ("binary_crossentropy", "BinaryCrossentropy", {"label_smoothing": 0.3}),
+    ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy", {"from_logits": True}),
+    ("huber", "Huber", {"delta": 0.3}),
+]
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("name,cls,options", LOSS_CASES, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(LOSS_CASES)])
+def test_loss_options_compute_what_keras_computes(name, cls, options):
+    import keras
+
+    from nndsl_torch.runtime import configured_loss, loss_value
+
+    rng = np.random.default_rng(0)
+    pred = rng.normal(size=(8, 4)).astype("float32") * 3
+    if not options.get("from_logits") and name != "huber":
+        pred = (np.exp(pred) / np.exp(pred).sum(-1, keepdims=True)).astype("float32")
+    ids = rng.integers(0, 4, size=8)
+    y = {"sparse_categorical_crossentropy": ids, "binary_crossentropy": (rng.random((8, 4)) > 0.5).astype("float32")
+         }.get(name, np.eye(4, dtype="float32")[ids])
+    want = float(getattr(keras.losses, cls)(**options)(y, pred))
+    got = float(loss_value(configured_loss(name, tuple(options.items())), torch.as_tensor(y), torch.as_tensor(pred)))
+    assert got == pytest.approx(want, rel=1e-5)
+
+
+def test_loss_options_torch_cannot_honour_are_reported(registry):
+    model = nndsl.check("input 4\ndense 3\nloss cce from_logits=true axis=0\n", registry=registry)
+    gaps = registry.backends["torch"].unsupported(model, registry)
+    assert [g.message for g in gaps] == ["loss option axis=0 has no lowering in backend 'torch'"]
