@@ -8,6 +8,7 @@ from typing import Any
 from nndsl.backends.base import Backend, BackendError
 from nndsl.lowering import KINDS, Gap
 
+from .lowering import PREPROCESSING_REFUSED
 from .model import BACKEND, plan
 
 
@@ -20,6 +21,7 @@ class TorchBackend(Backend):
     lowers = tuple(KINDS)
     compiles = False  # build() returns the nn.Module; the optimizer and loss are the trainer's
     reasons = {
+        **{("layer", name): why for name, why in PREPROCESSING_REFUSED.items()},
         ("activation", "sparsemax"): "PyTorch has no sparsemax (Keras' is a sort-based kernel of its own)",
         ("regularizer", "orthogonal_regularizer"): "its penalty depends on Keras' kernel layout (rows); not ported",
         ("callback", "tensorboard"): "TensorBoard logging is Keras' (torch.utils.tensorboard is not wired in)",

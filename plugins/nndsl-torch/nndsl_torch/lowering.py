@@ -330,16 +330,10 @@ def _attention(node, shapes):
         bias_initializer=_init(a, "bias_initializer"))))
 
 
-def _refused(reason: str):
-    """A layer this backend documents it cannot lower, and why (the message ``check --backend torch`` shows)."""
-    def lower(node, shapes):
-        raise Unsupported(f"layer '{node.op}' has no lowering in backend 'torch': {reason}")
-    return lower
-
-
 # Keras' preprocessing layers hold lookup tables, vocabularies and string tensors, which have no
 # torch.nn counterpart, and its augmentation layers are image ops PyTorch keeps in torchvision
-# (not a dependency). Each says so instead of a bare "no lowering".
+# (not a dependency). They have no entry in the table; TorchBackend.reasons says why (the hint of
+# their E700 diagnostic and the coverage table's note).
 _STRINGS = ("PyTorch has no string tensors; turn text and categories into integer ids in the data, or train "
             "with a Keras backend")
 _ADAPTED = ("its adapted lookup table is a Keras layer state with no torch.nn counterpart; train with a Keras "
@@ -390,7 +384,6 @@ LAYERS: dict[str, Callable[[Any, Sequence[Shape]], Lowered]] = {
     "gru": _rnn("gru"),
     "bidirectional": _bidirectional,
     "multiheadattention": _attention,
-    **{name: _refused(reason) for name, reason in PREPROCESSING_REFUSED.items()},
 }
 
 # activations: the spec's name -> runtime.ACTIVATIONS key (Keras' sparsemax has no PyTorch kernel)

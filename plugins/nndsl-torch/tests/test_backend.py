@@ -158,7 +158,10 @@ def test_the_table_is_registered_through_nndsls_lowering_hook(registry):
     table = registry.lowerings("torch")
     assert table.owner("layer", "conv2d") == "torch" and table.has("optimizer", "ftrl")
     assert table.has("loss", "huber") and table.has("callback", "early_stopping")
-    assert set(registry.canonical("layers")) - set(table.names("layer")) <= {"scale"}  # nndsl-extras' own
+    from nndsl_torch.lowering import PREPROCESSING_REFUSED
+
+    # nndsl-extras' own layer, and the preprocessing layers torch documents it cannot lower
+    assert set(registry.canonical("layers")) - set(table.names("layer")) <= {"scale", *PREPROCESSING_REFUSED}
 
 
 def test_another_plugin_can_lower_its_layer_for_torch(registry):
@@ -179,15 +182,17 @@ def test_every_builtin_layer_lowers_or_says_why_not(registry):
     from nndsl_torch.lowering import LAYERS, PREPROCESSING_REFUSED
 
     missing = [name for name in registry.canonical("layers")
-               if registry.owner("layers", name).startswith("nndsl.builtins.") and name not in LAYERS]
+               if registry.owner("layers", name).startswith("nndsl.builtins.") and name not in LAYERS
+               and name not in PREPROCESSING_REFUSED]
     assert missing == []
     spec = ("input i 8 8 3\noutput a = i -> randomflip\noutput b = i -> resizing 4 4\ninput s 1 dtype=string\n"
             "output t = s -> stringlookup\n")
-    problems = registry.backends["torch"].unsupported(nndsl.check(spec, registry=registry), registry)
-    assert [(span.line, message) for span, message in problems] == [
-        (2, f"layer 'randomflip' has no lowering in backend 'torch': {PREPROCESSING_REFUSED['randomflip']}"),
-        (3, f"layer 'resizing' has no lowering in backend 'torch': {PREPROCESSING_REFUSED['resizing']}"),
-        (5, f"layer 'stringlookup' has no lowering in backend 'torch': {PREPROCESSING_REFUSED['stringlookup']}")]
+    gaps = registry.backends["torch"].unsupported(nndsl.check(spec, registry=registry), registry)
+    assert [(g.span.line, g.message, g.hint.split("; ")[0]) for g in gaps] == [
+        (2, "layer 'randomflip' has no lowering in backend 'torch'", PREPROCESSING_REFUSED["randomflip"].split("; ")[0]),
+        (3, "layer 'resizing' has no lowering in backend 'torch'", PREPROCESSING_REFUSED["resizing"].split("; ")[0]),
+        (5, "layer 'stringlookup' has no lowering in backend 'torch'",
+         PREPROCESSING_REFUSED["stringlookup"].split("; ")[0])]
 
 
 @pytest.mark.parametrize("axis", ["", " axis=none", " axis=(1, 2)"])
