@@ -224,8 +224,11 @@ class _Converter:
             elif kind in ("initializer", "regularizer", "constraint", "schedule", "loss") and hasattr(value, "cls"):
                 self.objects.setdefault((kind, value.cls), name)
                 self.classes[(kind, name)] = value.cls
-                if kind == "loss" and getattr(value, "name", None):
-                    self.losses.setdefault(value.name, name)
+                # the name compile() takes: the entry's, else the loss's spelled-out name (LossDef.long)
+                long = getattr(value, "name", None) or (registry.losses[name].long if kind == "loss" and
+                                                        name in registry.losses else None)
+                if kind == "loss" and long:
+                    self.losses.setdefault(long, name)
             elif kind == "optimizer" and isinstance(value, str):
                 self.optimizers.setdefault(value, name)
             elif kind == "metric" and isinstance(value, str):
