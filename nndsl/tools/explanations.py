@@ -98,6 +98,13 @@ EXPLANATIONS: dict[str, Explanation] = {
                         "input 3; dense 2 softmax; loss scce; callback early_stopping",
                         "input 3; dense 2 softmax; loss scce; callback early_stopping; fit validation_split=0.1"),
     "E505": Explanation("Check the path: relative paths are read from the spec file's folder."),
+    "E700": Explanation("The backend chosen with --backend has no entry in its lowering table for this layer, "
+                        "activation, loss, optimizer, metric, callback or object; the hint says why and which "
+                        "backends lower it. Use one of those, drop the construct, or install a plugin that lowers "
+                        "it for this backend (docs/PLUGINS.md: nndsl_lowerings; its coverage table lists them all)."),
+    "E701": Explanation("The backend lowers the construct but not this value or option (torch: a loss option it "
+                        "does not compute, an initializer written with arguments); write the plain form the "
+                        "message names, or use a backend that honours it."),
     "E600": Explanation("Blocks hold layers and named tensors; `param`, `include` and training statements stay at "
                         "the top level."),
     "E601": Explanation("A block may not call itself, directly or through other blocks: unroll with `repeat`."),
