@@ -529,6 +529,24 @@ def cmd_curves(args) -> int:
     return ExitCode.OK
 
 
+def cmd_plot(args) -> int:
+    """The issue's name for the figure: ``curves --out`` with a default file (curves.svg here)."""
+    args.out = args.out or "curves.svg"
+    return cmd_curves(args)
+
+
+def cmd_runs(args) -> int:
+    from .run.runinfo import dumps
+    from .run.runs import as_json, list_runs, render
+
+    rows = list_runs(args.dir, _registry(), sort=args.sort, where=args.where or ())
+    if args.json:
+        print(dumps(as_json(rows)))
+    else:
+        sys.stdout.write(render(rows))
+    return ExitCode.OK
+
+
 def cmd_compare(args) -> int:
     from .run.compare import as_json, compare, render
     from .run.runinfo import dumps
@@ -760,6 +778,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", metavar="FILE.png|svg|pdf", help="draw the curves into this file "
                    "(atomically; matplotlib) instead of printing them")
     p.set_defaults(func=cmd_curves)
+
+    p = sub.add_parser("plot", help="draw the curves of one or more runs on shared axes into a PNG/SVG/PDF "
+                                    "(needs nndsl[plot]); nndsl curves prints them as text")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run directories, or a folder of them (runs/)")
+    p.add_argument("-o", "--out", metavar="FILE.png|svg|pdf", help="where to draw (default curves.svg; atomically)")
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("runs", help="list the runs in a folder: model, when, epochs, params, test metrics, "
+                                    "samples/s, wall time, device, state; sortable and filterable")
+    p.add_argument("dir", nargs="?", default="runs", metavar="DIR", help="a folder of runs (default runs/), "
+                   "a tune directory, or one run")
+    p.add_argument("--sort", metavar="KEY", help="best first by test_accuracy, val_loss, wall_time, "
+                   "samples_per_second, epochs, params, ...")
+    p.add_argument("--where", action="append", metavar="COND", help="keep runs where COND holds: state=finished, "
+                   "model=mlp, device=GPU, test_accuracy>=0.9, epochs>5 (repeatable: all must hold)")
+    p.add_argument("--json", action="store_true", help="print the runs as JSON")
+    p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("compare", help="runs side by side: spec hash, params, state, epochs, time, final and "
                                        "best metrics, and what differs between their settings and specs")

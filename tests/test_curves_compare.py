@@ -173,6 +173,9 @@ def test_curves_and_compare_read_what_nndsl_run_wrote(tmp_path, capsys, monkeypa
     assert main(["compare", str(tmp_path / "run"), "--json"]) == 0
     run = json.loads(capsys.readouterr().out)["runs"][0]
     assert run["state"] == "finished" and run["epochs"] == 2 and set(run["metrics"]["test"]) == {"loss", "accuracy"}
+    assert main(["runs", str(tmp_path), "--where", "state=finished", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)["runs"][0]
+    assert row["name"] == "run" and row["device"].startswith(("CPU", "GPU")) and row["samples_per_second"] > 0
 
 
 def _has_matplotlib() -> bool:
@@ -239,6 +242,7 @@ def test_curves_and_compare_import_no_framework(tmp_path):
     make_run(tmp_path / "a")
     code = ("import sys; from nndsl.cli import main; "
             f"main(['curves', {str(tmp_path / 'a')!r}]); main(['compare', {str(tmp_path / 'a')!r}, '--json']); "
+            f"main(['runs', {str(tmp_path)!r}, '--sort', 'loss']); "
             "print(sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch', 'matplotlib') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
