@@ -173,6 +173,9 @@ class RunDir:
                     raise RunDirError(
                         f"--out {shown} already holds a run ({', '.join(held)}); "
                         f"continue it with `nndsl run --resume {shown}` or choose another --out")
+                if self.exists(SPEC):  # a user's own spec.nn (--out .): the run would overwrite it
+                    raise RunDirError(f"--out {shown} holds a {SPEC} that the run would overwrite with its "
+                                      "copy of the spec; choose another --out")
             try:
                 os.makedirs(self.path, exist_ok=True)
             except OSError as e:

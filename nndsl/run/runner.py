@@ -273,7 +273,7 @@ def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None
                                                            "started": datetime.now().isoformat(timespec="seconds")})
             return _train(model, settings, run_dir, trainer, reporter, placement, prepared, started, state=None,
                           on_epoch=on_epoch)
-        except Exception:
+        except BaseException:  # an interrupt while building too (one during fit saves the model first)
             if not run_dir.exists(outputs.STATE) and not run_dir.exists(trainer.model_file):
                 run_dir.discard(remove_directory=created)  # nothing trained: leave nothing behind
             raise
