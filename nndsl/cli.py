@@ -838,7 +838,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except SpecError as e:
         print(e.render(_color(sys.stderr)), file=sys.stderr)
-        return ExitCode.SPEC_ERROR
+        return e.exit_code  # SPEC_ERROR; RUN_ERROR for a model too large for the machine (E730)
     except NndslError as e:
         if args.traceback:
             raise

@@ -106,6 +106,10 @@ STRINGS_TO_NUMBERS = "E710"
 NUMBERS_TO_STRINGS = "E711"
 UNSCALED_INPUT = "W010"
 
+# W011, E73x: the model against the machine (nndsl/memory.py)
+TOO_LARGE_FOR_MEMORY = "W011"
+RUN_TOO_LARGE_FOR_MEMORY = "E730"
+
 DESCRIPTIONS: dict[str, str] = {
     TOO_LARGE: "the spec is larger than the maximum size",
     BINARY_INPUT: "the input is a binary file",
@@ -179,6 +183,8 @@ DESCRIPTIONS: dict[str, str] = {
     STRINGS_TO_NUMBERS: "a string input fed to a layer that takes numbers",
     NUMBERS_TO_STRINGS: "numbers fed to a layer that takes strings",
     UNSCALED_INPUT: "nndsl run: an input far from unit scale that no layer rescales",
+    TOO_LARGE_FOR_MEMORY: "the model's float32 weights and optimizer state exceed this machine's memory",
+    RUN_TOO_LARGE_FOR_MEMORY: "nndsl run: a model whose weights and optimizer state exceed this machine's memory",
     SPACE_VALUE_SOMETIMES_INVALID: "a value of a search space that makes some checked models invalid",
     IMPORT_LEFT_OUT: "a Keras option that the imported spec leaves to the backend (nndsl import)",
 }

@@ -52,6 +52,13 @@ class SpecError(NndslError):
         return self.diagnostics[0].render_all(self.diagnostics, self.source, color=color, sources=self.sources)
 
 
+class TooLargeError(SpecError):
+    """A spec that checks, but whose model this machine cannot hold (E730): a diagnostic at the
+    largest layer, and the exit code of a run that failed, not of a wrong spec."""
+
+    exit_code = ExitCode.RUN_ERROR
+
+
 class UsageError(NndslError):
     """Bad command-line use (missing file, unknown option value, ...)."""
 

@@ -43,7 +43,21 @@ def lint_training(bound: BoundModel, nodes: tuple[ir.Node, ...], registry: Regis
     out += _scheduled_rate(t)
     out += _class_weight(bound, nodes, outputs, registry)
     out += _loss_activation(bound, nodes, outputs, registry)
+    out += _memory(bound, nodes)
     return out
+
+
+def _memory(bound: BoundModel, nodes: tuple[ir.Node, ...]) -> Iterable[Diagnostic]:
+    """W011: weights plus optimizer state that this machine cannot hold (nndsl/memory.py)."""
+    from . import memory
+
+    found = memory.too_large(nodes, bound.training.optimizer)
+    if found is not None:
+        largest = memory.largest_node(nodes)
+        yield Diagnostic(codes.TOO_LARGE_FOR_MEMORY, memory.message(*found),
+                         largest.span if largest is not None else None,
+                         memory.HINT + f" (the largest layer holds {largest.params.total:,} parameters)"
+                         if largest is not None else memory.HINT, Severity.WARNING)
 
 
 def _monitors(bound: BoundModel, outputs: list[str], registry: Registry) -> Iterable[Diagnostic]:

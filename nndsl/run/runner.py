@@ -218,6 +218,7 @@ def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None
     reporter = reporter or Reporter(options.quiet, options.json, silent=options.silent)
     source = source if source is not None else read_source(spec_path)
     checked = check_source(source, registry, overrides)
+    _refuse_too_large(checked.model, source)  # before its W011 would be shown as a mere warning
     if on_checked is not None:
         on_checked(checked)
     model = checked.model
@@ -277,6 +278,24 @@ def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None
             if not run_dir.exists(outputs.STATE) and not run_dir.exists(trainer.model_file):
                 run_dir.discard(remove_directory=created)  # nothing trained: leave nothing behind
             raise
+
+
+def _refuse_too_large(model: ir.Model, source) -> None:
+    """E730 before any data is read or framework imported: weights and optimizer state that
+    this machine's memory cannot hold (the estimate in nndsl/memory.py) would only end in the
+    process being killed, after the data had loaded."""
+    from .. import codes, memory
+    from ..diagnostics import Diagnostic
+    from ..errors import TooLargeError
+
+    found = memory.too_large(model.nodes, model.training.optimizer)
+    if found is None:
+        return
+    largest = memory.largest_node(model.nodes)
+    raise TooLargeError([Diagnostic(
+        codes.RUN_TOO_LARGE_FOR_MEMORY, "nndsl run stops before loading data: " + memory.message(*found),
+        largest.span if largest is not None else None,
+        memory.HINT + f"; {memory.MEMORY_ENV}=BYTES sets the memory figure")], source)
 
 
 def resume(directory: str, options: RunOptions, registry, reporter: Reporter | None = None) -> RunResult:

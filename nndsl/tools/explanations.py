@@ -133,6 +133,12 @@ EXPLANATIONS: dict[str, Explanation] = {
                         "input 3; stringlookup", "input 1 dtype=string; stringlookup"),
     "W010": Explanation("Add normalization (adapted on the training data) or rescaling after the input, or scale "
                         "the data before training."),
+    "W011": Explanation("Weights plus optimizer state (float32; Adam keeps 2 more copies, SGD none) exceed this "
+                        "machine's memory: make the largest layers smaller, put pooling or a strided layer before "
+                        "a large dense one, or train elsewhere. NNDSL_MEMORY_BYTES sets the memory figure.",
+                        "input 784; dense 1000000; dense 1000000", "input 784; dense 1000; dense 1000"),
+    "E730": Explanation("nndsl run stops before reading data: the model's weights and optimizer state cannot fit "
+                        "this machine's memory (see W011). Shrink the largest layers or train on a larger machine."),
     "W014": Explanation("Some values of the space make the model invalid; those trials fail. Narrow the space so "
                         "every value works.",
                         "input 4; dense choice(12, 6); reshape choice((3, 4), (2, 3))",
