@@ -409,7 +409,7 @@ def _run_options(args):
                       workers=workers, task_index=args.task_index, quiet=args.quiet, silent=args.silent,
                       json=args.json,
                       steps_per_execution=args.steps_per_execution, jit_compile=args.jit_compile,
-                      pipeline=args.pipeline)
+                      pipeline=args.pipeline, tensorboard=args.tensorboard)
 
 
 def cmd_run(args) -> int:
@@ -694,6 +694,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jit-compile", choices=("true", "false", "auto"), help="XLA compilation (default: Keras')")
     p.add_argument("--pipeline", choices=("numpy", "tfdata"),
                    help="how batches reach Keras (default: per Keras backend, see benchmarks/README.md)")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="write TensorBoard logs into RUN/tensorboard/ (needs nndsl[tensorboard]; kept by --resume)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--quiet", action="store_true", help="no progress, notes or summary: only the final test line")
     out.add_argument("--silent", action="store_true", help="print nothing (errors still go to stderr)")

@@ -7,6 +7,7 @@ run does with each callback (files inside the run directory) and prints for clas
 from __future__ import annotations
 
 import csv
+import json
 import os
 
 import numpy as np
@@ -173,6 +174,43 @@ def test_tensorboard_without_its_package_says_what_to_install(tiny, tmp_path, mo
     assert main(["run", str(tiny('callback tensorboard "tb"\n', epochs=1)), "--out", str(out), "--quiet"]) == 4
     assert "pip install nndsl[tensorboard]" in capsys.readouterr().err
     assert not out.exists()  # failed before the first epoch: nothing left behind
+
+
+def test_the_tensorboard_flag_writes_event_files_into_the_run_directory_and_resume_keeps_it(tiny, tmp_path):
+    pytest.importorskip("tensorboard")
+    out = tmp_path / "run"
+    assert main(["run", str(tiny("", epochs=1)), "--out", str(out), "--quiet", "--tensorboard"]) == 0
+
+    def events():
+        return sorted(os.path.join(d, n) for d, _, files in os.walk(out / "tensorboard")
+                      for n in files if n.startswith("events.out"))
+
+    first = events()
+    assert first  # Keras' TensorBoard callback wrote its train (and validation) logs
+    assert json.loads((out / "run.json").read_text())["tensorboard"] == "tensorboard"
+    assert main(["run", "--resume", str(out), "--epochs", "2", "--quiet"]) == 0
+    assert len(events()) > len(first)  # the resumed epochs log too, without --tensorboard again
+
+
+def test_the_tensorboard_flag_without_its_package_stops_before_anything_is_written(tiny, tmp_path, monkeypatch,
+                                                                                   capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorboard" else real(name, *a))
+    out = tmp_path / "run"
+    assert main(["run", str(tiny("", epochs=1)), "--out", str(out), "--quiet", "--tensorboard"]) == 4
+    err = capsys.readouterr().err
+    assert "--tensorboard needs the tensorboard package" in err and "pip install nndsl[tensorboard]" in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_run_without_the_flag_records_no_tensorboard_and_writes_no_logs(tiny, tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", str(tiny("", epochs=1)), "--out", str(out), "--quiet"]) == 0
+    assert json.loads((out / "run.json").read_text())["tensorboard"] is None
+    assert not (out / "tensorboard").exists()
 
 
 def test_learning_rate_scheduler_sets_the_rate_per_epoch(tiny, tmp_path):

@@ -77,6 +77,7 @@ class KerasTrainer(Trainer):
     checkpoint_suffix = ".keras"
     framework = "Keras"
     streams = True
+    tensorboard = True
 
     def __init__(self, backend, registry):
         super().__init__(backend, registry)
@@ -166,16 +167,23 @@ class KerasTrainer(Trainer):
         except Exception as e:  # noqa: BLE001 - a corrupt or foreign file: say which and why
             raise RunError(_load_error(path, e)) from e
 
-    def _callbacks(self, reporter, has_validation: bool, run_dir: str | None, resuming: bool = False) -> list:
+    def _callbacks(self, reporter, has_validation: bool, run_dir: str | None, resuming: bool = False,
+                   tensorboard: str | None = None) -> list:
         """The spec's callbacks as Keras objects; files they write go inside the run directory.
 
         A resumed run's ``csv_logger`` appends to its log instead of starting it again.
+        ``tensorboard`` (``nndsl run --tensorboard``, kept in run.json): a log folder for one more
+        ``callback tensorboard``, lowered exactly as the spec's statement would be.
         """
+        from .. import ir
         from ..backends.keras.lower import KerasLowering
         from ..backends.keras.build import instantiate
         from ..backends.keras.training import callback_call, missing_package
 
-        for cb in self.model.training.callbacks:
+        specs = list(self.model.training.callbacks)
+        if tensorboard is not None:
+            specs.append(ir.Callback("tensorboard", (("log_dir", tensorboard),)))
+        for cb in specs:
             problem = missing_package("callback", cb.name)
             if problem:
                 raise RunError(problem)
@@ -189,7 +197,7 @@ class KerasTrainer(Trainer):
 
         lowering = KerasLowering(self.registry)
         out = []
-        for cb in self.model.training.callbacks:
+        for cb in specs:
             monitor = dict(cb.options).get("monitor", "val_loss")
             if isinstance(monitor, str) and monitor.startswith("val_") and not has_validation:
                 reporter.info(f"warning: callback {cb.name} monitors {monitor}, but there is no validation set "
@@ -245,7 +253,7 @@ class KerasTrainer(Trainer):
             return
         # the recorder goes last: it sees what earlier callbacks add to the logs (learning_rate)
         callbacks = self._callbacks(reporter, validation is not None, settings.get("run_dir"),
-                                    resuming=initial_epoch > 0) + [recorder]
+                                    resuming=initial_epoch > 0, tensorboard=settings.get("tensorboard")) + [recorder]
         self.keras_model.fit(**self.plan_.fit_arguments(prepared.x_train, prepared.y_train),
                              epochs=settings["epochs"], initial_epoch=initial_epoch, validation_data=validation,
                              class_weight=self._class_weight(prepared.y_train, reporter),
@@ -262,7 +270,7 @@ class KerasTrainer(Trainer):
         shuffle = self.plan_.shuffle if self.plan_ is not None else settings.get("shuffle", True)
         validation = prepared.x_val.dataset(batch) if prepared.x_val is not None else None
         callbacks = self._callbacks(reporter, validation is not None, settings.get("run_dir"),
-                                    resuming=initial_epoch > 0) + [recorder]
+                                    resuming=initial_epoch > 0, tensorboard=settings.get("tensorboard")) + [recorder]
         self.keras_model.fit(prepared.x_train.dataset(batch, shuffle=shuffle, seed=seed), shuffle=False,
                              epochs=settings["epochs"], initial_epoch=initial_epoch, validation_data=validation,
                              class_weight=self._class_weight(prepared.x_train.class_ids, reporter),

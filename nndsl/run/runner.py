@@ -77,6 +77,11 @@ class RunOptions:
     steps_per_execution: int | None = None
     jit_compile: str | None = None
     pipeline: str | None = None
+    tensorboard: bool = False  # --tensorboard: TensorBoard logs in RUN/tensorboard/ (Keras trainers)
+
+
+# Where `nndsl run --tensorboard` writes its logs, relative to the run directory.
+TENSORBOARD_DIR = "tensorboard"
 
 
 @dataclass
@@ -256,8 +261,10 @@ def run(spec_path: str, options: RunOptions, registry, reporter: Reporter | None
         "backend": options.backend,
         "precision": options.precision,
         "strategy": options.strategy,
+        "tensorboard": TENSORBOARD_DIR if options.tensorboard else None,
     }
     trainer = trainer_for(model, settings, registry)
+    _require_tensorboard(settings, trainer)
     placement = trainer.place(settings, workers=options.workers, task_index=options.task_index)
     trainer.seed(settings)
     prepared = load_data(settings, model, registry, reporter)
@@ -320,10 +327,13 @@ def resume(directory: str, options: RunOptions, registry, reporter: Reporter | N
             if getattr(options, name) not in (None, "auto"):
                 settings[name] = getattr(options, name)
         outputs.write_json(run_file, settings)
+        if options.tensorboard:
+            settings["tensorboard"] = TENSORBOARD_DIR
         checked = check_source(read_source(run_dir.file(outputs.SPEC)), registry)
         state = run_dir.state()
         done = state["epoch"] if state else 0
         trainer = trainer_for(checked.model, settings, registry)
+        _require_tensorboard(settings, trainer)
         if done >= settings["epochs"] and run_dir.exists(trainer.model_file):
             raise RunDirError(f"{directory} already finished {done} of {settings['epochs']} epochs; "
                               "pass --epochs N (more) to train further")
@@ -334,6 +344,22 @@ def resume(directory: str, options: RunOptions, registry, reporter: Reporter | N
         reporter.info(f"resuming {directory} at epoch {done + 1} of {settings['epochs']}" if state
                       else f"resuming {directory} from the start (no checkpoint was saved)")
         return _train(checked.model, settings, run_dir, trainer, reporter, placement, prepared, started, state)
+
+
+def _require_tensorboard(settings: Mapping[str, Any], trainer) -> None:
+    """``--tensorboard`` (or a run.json that asked for it) stops before any data is read or
+    anything written: on a trainer without TensorBoard logs, or without the tensorboard package
+    (the spec's ``callback tensorboard`` says the same when training starts)."""
+    if not settings.get("tensorboard"):
+        return
+    if not trainer.tensorboard:
+        raise UsageError(f"--tensorboard writes Keras' TensorBoard logs; {trainer.framework or 'this'} runs "
+                         "do not write them (drop --tensorboard, or use --backend keras-functional)")
+    from ..backends.keras.training import missing_package
+
+    problem = missing_package("callback", "tensorboard")
+    if problem:
+        raise RunError(problem.replace("callback tensorboard", "--tensorboard", 1))
 
 
 def _check_streams(prepared, trainer) -> None:

@@ -41,6 +41,8 @@ class Trainer:
     framework: str = ""
     # takes data read from disk while training (nndsl.data.stream.Split in Prepared's x fields)
     streams: bool = False
+    # honours `nndsl run --tensorboard` (Keras' TensorBoard callback, the spec's `callback tensorboard`)
+    tensorboard: bool = False
     # set by plan(): settings of the spec this backend cannot honour and replaced, printed as warnings
     plan_warnings: tuple[str, ...] = ()
 

@@ -141,6 +141,12 @@ def test_strategies_are_refused_with_a_reason(spec, tmp_path):
     assert rc == 2 and "--backend torch trains on one device" in err
 
 
+def test_the_tensorboard_flag_is_refused_before_any_data_is_read(spec, tmp_path):
+    rc, _, err = run("run", "--backend", "torch", spec, "--tensorboard", "--out", tmp_path / "r")
+    assert rc == 2 and "--tensorboard writes Keras' TensorBoard logs; PyTorch runs do not write them" in err
+    assert "Traceback" not in err and not (tmp_path / "r").exists()
+
+
 def state_epoch(out):
     try:
         with open(out / "state.json") as fh:
