@@ -274,3 +274,15 @@ def test_the_emitted_script_trains_the_training_section_exactly_as_run(tiny, tmp
         assert run_metrics[name] == pytest.approx(value, abs=1e-5), name
     with open(out / "history.csv", newline="") as fh:
         assert [float(r["learning_rate"]) for r in csv.DictReader(fh)] == pytest.approx([0.1, 0.05, 0.025])
+
+
+def test_only_a_callback_that_watches_a_quantity_is_warned_about_missing_validation(tiny, tmp_path, capsys):
+    # Before: every callback without a monitor option (csv_logger, tensorboard, ...) was said to
+    # monitor val_loss when the fit held out no validation data.
+    # (A callback that does watch val_* without validation data is E504 at check.)
+    spec = tiny('callback csv_logger "log.csv"\n', epochs=1)
+    spec.write_text(spec.read_text().replace(" validation_split=0.2", ""))
+    assert main(["run", str(spec), "--out", str(tmp_path / "run"), "--tensorboard"]) == 0
+    out = capsys.readouterr().out
+    assert (tmp_path / "run" / "log.csv").is_file()
+    assert "monitors" not in out

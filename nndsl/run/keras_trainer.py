@@ -198,8 +198,10 @@ class KerasTrainer(Trainer):
         lowering = KerasLowering(self.registry)
         out = []
         for cb in specs:
+            definition = self.registry.callbacks.get(cb.name)
+            watches = definition is not None and any(p.name == "monitor" for p in definition.params)
             monitor = dict(cb.options).get("monitor", "val_loss")
-            if isinstance(monitor, str) and monitor.startswith("val_") and not has_validation:
+            if watches and isinstance(monitor, str) and monitor.startswith("val_") and not has_validation:
                 reporter.info(f"warning: callback {cb.name} monitors {monitor}, but there is no validation set "
                               "(set fit validation_split=...)")
             if resuming and cb.name == "csv_logger":
