@@ -47,6 +47,7 @@ def adapt_preprocessing(model, x, layers, batch_size=256):
     the model adapts on what the layers before it output in inference mode (earlier layers
     already adapted, augmentation off). Returns one line per layer saying what it learned.
     """
+    import keras
 
     def pick(data, name):
         return data[name] if isinstance(data, dict) else data
