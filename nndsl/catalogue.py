@@ -13,6 +13,8 @@ import argparse
 import sys
 from typing import Any, Iterable, Sequence
 
+from . import docblocks
+
 from .params import Param
 from .registry import Registry
 
@@ -271,18 +273,12 @@ def render_catalogue(registry: Registry) -> str:
 
 def replace_block(document: str, catalogue: str) -> str:
     """``document`` with the text between the markers replaced by ``catalogue``."""
-    start, end = document.find(START), document.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"the document has no {START} ... {END} block")
-    return document[:start + len(START)] + "\n" + catalogue + document[end:]
+    return docblocks.replace_block(document, catalogue, START, END)
 
 
 def extract_block(document: str) -> str:
     """The text between the markers (what :func:`replace_block` writes)."""
-    start, end = document.find(START), document.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"the document has no {START} ... {END} block")
-    return document[start + len(START) + 1:end]
+    return docblocks.extract_block(document, START, END)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -294,20 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.write:
         sys.stdout.write(text)
         return 0
-    with open(args.write, encoding="utf-8") as fh:
-        doc = fh.read()
-    try:
-        new = replace_block(doc, text)
-    except ValueError as e:
-        print(f"{args.write}: {e}", file=sys.stderr)
-        return 2
-    if new != doc:
-        with open(args.write, "w", encoding="utf-8") as fh:
-            fh.write(new)
-        print(f"{args.write}: catalogue updated")
-    else:
-        print(f"{args.write}: catalogue already up to date")
-    return 0
+    return docblocks.write_block(args.write, text, START, END, "catalogue")
 
 
 if __name__ == "__main__":  # pragma: no cover

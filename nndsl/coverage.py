@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass
 from typing import Sequence
 
+from . import docblocks
+
 from .lowering import KINDS
 from .registry import Registry
 
@@ -123,17 +125,13 @@ def documented_registry() -> Registry:
 
 
 def replace_block(document: str, text: str) -> str:
-    start, end = document.find(START), document.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"the document has no {START} ... {END} block")
-    return document[:start + len(START)] + "\n" + text + document[end:]
+    """``document`` with the text between the markers replaced by ``text``."""
+    return docblocks.replace_block(document, text, START, END)
 
 
 def extract_block(document: str) -> str:
-    start, end = document.find(START), document.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"the document has no {START} ... {END} block")
-    return document[start + len(START) + 1:end]
+    """The text between the markers (what :func:`replace_block` writes)."""
+    return docblocks.extract_block(document, START, END)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,20 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.write:
         sys.stdout.write(text)
         return 0
-    with open(args.write, encoding="utf-8") as fh:
-        doc = fh.read()
-    try:
-        new = replace_block(doc, text)
-    except ValueError as e:
-        print(f"{args.write}: {e}", file=sys.stderr)
-        return 2
-    if new != doc:
-        with open(args.write, "w", encoding="utf-8") as fh:
-            fh.write(new)
-        print(f"{args.write}: coverage table updated")
-    else:
-        print(f"{args.write}: coverage table already up to date")
-    return 0
+    return docblocks.write_block(args.write, text, START, END, "coverage table")
 
 
 if __name__ == "__main__":  # pragma: no cover
