@@ -133,7 +133,8 @@ def read_history(path: str) -> list[dict[str, Any]]:
                 for row in csv.DictReader(fh)]
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Is process ``pid`` (on this host) still running? A stale lock's owner is not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -231,7 +232,7 @@ class RunDir:
         try:
             with open(lock, encoding="utf-8") as fh:
                 pid, _, host = fh.read().strip().partition(" ")
-            return host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid))
+            return host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
         except (OSError, ValueError):
             return False
 

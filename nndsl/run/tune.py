@@ -361,23 +361,13 @@ def _counts(study, optuna) -> dict[str, int]:
     return counts
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _requeue_dead(optuna, storage, study_name: str) -> None:
     """Trials a killed process on this host left running: mark them failed, queue their values again."""
     study = optuna.load_study(study_name=study_name, storage=storage)
     host = socket.gethostname()
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         owner = t.user_attrs.get("host"), t.user_attrs.get("pid")
-        if owner[0] == host and isinstance(owner[1], int) and not _alive(owner[1]):
+        if owner[0] == host and isinstance(owner[1], int) and not outputs.pid_alive(owner[1]):
             storage.set_trial_user_attr(t._trial_id, "error", _DIED)
             storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
             if t.params:
