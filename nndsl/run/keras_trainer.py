@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from ..data.stream import is_stream
 from ..errors import NndslError, RunError
-from .trainer import Trainer
+from .trainer import Trainer, class_weights
 
 
 def load_keras_model(path, model=None, registry=None):
@@ -210,26 +210,9 @@ class KerasTrainer(Trainer):
         return out
 
     def _class_weight(self, y_train, reporter) -> dict | None:
-        """``fit class_weight=``: the given weights, or balanced ones from the training labels (printed)."""
-        weights = self.model.training.fit_options.get("class_weight")
-        if weights is None:
-            return None
-        width = self.model.tensor_shape(self.model.outputs[0])[-1]
-        classes = width if width and width > 1 else 2
-        if weights == "balanced":
-            from ..backends.keras_helpers import balanced_class_weight
-
-            labels = next(iter(y_train.values())) if isinstance(y_train, dict) else y_train
-            if labels is None:
-                raise RunError("fit class_weight=balanced counts the training labels, which this data does not "
-                               "list before training; give the weights: class_weight=(1.0, 3.0)")
-            result = balanced_class_weight(labels, classes)
-            origin = f"balanced, from {len(labels):,} training labels"
-        else:
-            result = dict(enumerate(weights))
-            origin = "given"
-        reporter.info(f"class weights ({origin}): " + ", ".join(f"{c} {w:.4g}" for c, w in result.items()))
-        return result
+        """``fit class_weight=`` as Keras' ``fit`` takes it (see :func:`nndsl.run.trainer.class_weights`)."""
+        weighed = class_weights(self.model, y_train, reporter)
+        return weighed[0] if weighed else None
 
     def fit(self, prepared, settings, *, initial_epoch, on_epoch_end, reporter):
         import keras

@@ -148,6 +148,33 @@ class Trainer:
         raise NotImplementedError
 
 
+def class_weights(model, y_train, reporter) -> tuple[dict[int, float], int] | None:
+    """``fit class_weight=`` as every trainer applies it: (weight by class id, number of classes).
+
+    The given weights, or scikit-learn's "balanced" ones from the training labels only; the
+    result is printed so the run says what it weighed. None when the spec gives no weights.
+    """
+    weights = model.training.fit_options.get("class_weight")
+    if weights is None:
+        return None
+    width = model.tensor_shape(model.outputs[0])[-1]
+    classes = width if width and width > 1 else 2
+    if weights == "balanced":
+        from ..backends.keras_helpers import balanced_class_weight  # NumPy only
+
+        labels = next(iter(y_train.values())) if isinstance(y_train, dict) else y_train
+        if labels is None:
+            raise RunError("fit class_weight=balanced counts the training labels, which this data does not "
+                           "list before training; give the weights: class_weight=(1.0, 3.0)")
+        result = balanced_class_weight(labels, classes)
+        origin = f"balanced, from {len(labels):,} training labels"
+    else:
+        result = dict(enumerate(weights))
+        origin = "given"
+    reporter.info(f"class weights ({origin}): " + ", ".join(f"{c} {w:.4g}" for c, w in result.items()))
+    return result, classes
+
+
 def trainer_for(model, settings: Mapping[str, Any], registry) -> Trainer:
     """The trainer of the backend a run uses (``settings["backend"]``; None picks the default)."""
     from ..backends.base import choose_backend

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 from nndsl.diagnostics import UsageError
 from nndsl.run.device import Device, Placement
-from nndsl.run.trainer import Trainer
+from nndsl.run.trainer import Trainer, class_weights
 
 _PRECISIONS = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
 
@@ -334,21 +334,10 @@ class TorchTrainer(Trainer):
         """``fit class_weight=``: a tensor of weights by class id, as the Keras trainer computes them."""
         import torch
 
-        weights = self.model.training.fit_options.get("class_weight")
-        if weights is None:
+        weighed = class_weights(self.model, y_train, reporter)
+        if weighed is None:
             return None
-        width = self.model.tensor_shape(self.model.outputs[0])[-1]
-        classes = width if width and width > 1 else 2
-        if weights == "balanced":
-            from nndsl.backends.keras_helpers import balanced_class_weight  # NumPy only
-
-            labels = next(iter(y_train.values())) if isinstance(y_train, dict) else y_train
-            result = balanced_class_weight(labels, classes)
-            origin = f"balanced, from {len(labels):,} training labels"
-        else:
-            result = dict(enumerate(weights))
-            origin = "given"
-        reporter.info(f"class weights ({origin}): " + ", ".join(f"{c} {w:.4g}" for c, w in result.items()))
+        result, classes = weighed
         return torch.tensor([result.get(c, 1.0) for c in range(max(classes, len(result)))],
                             dtype=torch.float32, device=self.device)
 
