@@ -133,6 +133,18 @@ def read_history(path: str) -> list[dict[str, Any]]:
                 for row in csv.DictReader(fh)]
 
 
+def fresh_dir(parent: str, model_name: str) -> str:
+    """``parent/MODEL-YYYYmmdd-HHMMSS`` (``-2``, ``-3``, ... when taken): a new run's or tune's folder."""
+    from datetime import datetime
+
+    base = os.path.join(parent, f"{model_name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    path, n = base, 1
+    while os.path.exists(path):
+        n += 1
+        path = f"{base}-{n}"
+    return path
+
+
 def pid_alive(pid: int) -> bool:
     """Is process ``pid`` (on this host) still running? A stale lock's owner is not."""
     try:

@@ -170,13 +170,7 @@ def load_data(settings: Mapping[str, Any], model: ir.Model, registry, reporter: 
 
 
 def default_run_dir(model_name: str) -> str:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = os.path.join("runs", f"{model_name}-{stamp}")
-    path, n = base, 1
-    while os.path.exists(path):
-        n += 1
-        path = f"{base}-{n}"
-    return path
+    return outputs.fresh_dir("runs", model_name)
 
 
 def _self_contained(checked, source, overrides, registry) -> str:

@@ -162,13 +162,7 @@ def _sampler(optuna, name: str, seed: int | None, spaces: tuple[Space, ...]):
 # The tune ------------------------------------------------------------------------------------
 
 def default_tune_dir(model_name: str) -> str:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = os.path.join("tunes", f"{model_name}-{stamp}")
-    path, n = base, 1
-    while os.path.exists(path):
-        n += 1
-        path = f"{base}-{n}"
-    return path
+    return outputs.fresh_dir("tunes", model_name)
 
 
 def _storage_url(directory: str, storage: str | None) -> str:
